@@ -1,0 +1,3 @@
+from staff_feed_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,307 @@
+"""The `staff-feed` command: wires config -> store -> delivery -> tui.
+
+Imports stay inside the functions so `staff-feed --help` and the TUI's first paint do not wait for SQLModel or the
+senders' libraries. Every failure a person can cause ends in one sentence on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_ERROR = 1
+
+
+class CommandError(Exception):
+    """A failure worded for the person at the terminal."""
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", metavar="PATH", default=default, help="TOML config file")
+    parser.add_argument("--data-dir", metavar="DIR", default=default, help="data directory (database, attachments)")
+    parser.add_argument("--db", metavar="URL", default=default, help="database URL (default: sqlite in the data dir)")
+    parser.add_argument("--as", dest="as_name", metavar="NAME", default=default, help="dispatcher name (default: OS user)")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="use the demo database (seeded once) with texting on and the file transports",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="staff-feed", description="Message staff by email and SMS, from a terminal.")
+    _common(parser, top=True)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        _common(p, top=False)
+        return p
+
+    db = command("db", "database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", help="upgrade the schema to the newest revision")
+
+    staff = command("staff", "the staff roster")
+    staff_sub = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
+    imp = staff_sub.add_parser("import", help="import a roster CSV: name,email,phone,accepts_texts,default_method")
+    imp.add_argument("file", metavar="FILE.csv")
+    imp.add_argument("--skip-invalid", action="store_true", help="import the valid rows and report the others")
+    lst = staff_sub.add_parser("list", help="list staff members")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+
+    send = command("send", "queue a message, exactly as the composer does; prints the new message's id")
+    send.add_argument("--staff", required=True, metavar="ID|EMAIL|NAME")
+    send.add_argument("--body", required=True, metavar="TEXT")
+    send.add_argument("--attach", action="append", default=[], metavar="PATH", help="attach a file (repeatable)")
+    send.add_argument("--via", choices=["email", "sms", "both"], default=None, help="default: email")
+
+    feed = command("feed", "print a staff member's feed, oldest first")
+    feed.add_argument("staff", metavar="STAFF", help="id, email or name")
+    feed.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
+
+    worker = command("worker", "run the outbox worker (the TUI embeds one too)")
+    worker.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from staff_feed_tui import __version__
+
+        print(f"staff-feed {__version__}")
+        return 0
+    try:
+        return _dispatch(args)
+    except CommandError as exc:
+        print(f"staff-feed: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `staff-feed staff list | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from staff_feed_tui.config import ConfigError, load_settings
+
+    overrides: dict[str, Any] = {}
+    if args.data_dir:
+        overrides["data_dir"] = args.data_dir
+    if args.db:
+        overrides["database"] = {"url": args.db}
+    try:
+        settings = load_settings(args.config, **overrides)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    if args.demo:
+        from staff_feed_tui.services import demo_settings
+
+        settings = demo_settings(settings)
+    return settings
+
+
+def _services(args: argparse.Namespace) -> Any:
+    from staff_feed_tui.services import open_services
+    from staff_feed_tui.store.db import DatabaseBusy
+
+    settings = _settings(args)
+    try:
+        services = open_services(settings, dispatcher=args.as_name)
+    except (DatabaseBusy, PermissionError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            raise CommandError(f"cannot open the database {settings.database_url}: {exc.orig}") from None
+        raise
+    if args.demo:
+        from staff_feed_tui.services import shipped_data_dir
+        from staff_feed_tui.store.demo import is_seeded, seed_demo
+
+        if not is_seeded(services.engine):
+            seed_demo(services.engine, services.attachments, shipped_data_dir())
+    return services
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command is None:
+        return _run_tui(args)
+    if command == "db":
+        services = _services(args)  # opening migrates to head
+        from staff_feed_tui.store.migrations import current_revision
+
+        print(f"database is at revision {current_revision(services.engine)} (head)")
+        return 0
+    if command == "staff":
+        return _staff(args)
+    if command == "send":
+        return _send(args)
+    if command == "feed":
+        return _feed(args)
+    if command == "worker":
+        return _worker(args)
+    raise CommandError(f"unknown command {command}")
+
+
+def _staff(args: argparse.Namespace) -> int:
+    from staff_feed_tui.store.staff import import_staff, list_staff
+
+    if args.staff_command == "list":
+        services = _services(args)
+        staff = list_staff(services.engine)
+        if args.json:
+            print(json.dumps([_staff_json(s) for s in staff], indent=2, ensure_ascii=False))
+        else:
+            from staff_feed_tui.core.safe_text import safe_line
+
+            for s in staff:
+                texts = "texts" if s.accepts_texts and s.phone else "-"
+                if s.sms_opted_out:
+                    texts = "opted out"
+                print(f"{s.id:>5}  {safe_line(s.name):<28} {s.email:<34} {s.phone or '':<14} {texts}")
+        return 0
+
+    from staff_feed_tui.core.roster import RosterError, parse_roster
+
+    try:
+        with open(args.file, encoding="utf-8-sig", newline="") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise CommandError(f"roster file not found: {args.file}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read the roster {args.file}: {exc}") from None
+    settings = _settings(args)
+    try:
+        rows, errors = parse_roster(text, region=settings.company.default_region)
+    except RosterError as exc:
+        raise CommandError(f"{args.file}: {exc}") from None
+    for error in errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    if errors and not args.skip_invalid:
+        raise CommandError(
+            f"{len(errors)} invalid row(s) in {args.file}; nothing was imported (fix them, or use --skip-invalid)"
+        )
+    services = _services(args)
+    result = import_staff(services.engine, [row for _, row in rows])
+    skipped = f", skipped {len(errors)} invalid row(s)" if errors else ""
+    print(f"imported {result.added + result.updated} staff ({result.added} new, {result.updated} updated){skipped}")
+    return 0
+
+
+def _staff_json(s: Any) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "name": s.name,
+        "email": s.email,
+        "phone": s.phone,
+        "accepts_texts": s.accepts_texts,
+        "sms_opted_out": s.sms_opted_out,
+        "default_method": s.default_method.value,
+    }
+
+
+def _find(services: Any, ref: str) -> Any:
+    from staff_feed_tui.store.staff import StaffNotFound, find_staff
+
+    try:
+        return find_staff(services.engine, ref)
+    except StaffNotFound as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _send(args: argparse.Namespace) -> int:
+    from staff_feed_tui.core.draft import DraftError
+    from staff_feed_tui.core.types import DeliveryMethod
+    from staff_feed_tui.services import queue_outgoing
+    from staff_feed_tui.store.db import DatabaseBusy
+
+    services = _services(args)
+    staff = _find(services, args.staff)
+    method = DeliveryMethod(args.via) if args.via else DeliveryMethod.EMAIL
+    try:
+        message_id = queue_outgoing(services, staff=staff, body=args.body, attachments=args.attach, method=method)
+    except (DraftError, DatabaseBusy) as exc:
+        raise CommandError(str(exc)) from None
+    print(message_id)
+    return 0
+
+
+def _feed(args: argparse.Namespace) -> int:
+    from staff_feed_tui.store.feed import iter_feed
+
+    services = _services(args)
+    staff = _find(services, args.staff)
+    out = [message_json(m) for m in iter_feed(services.engine, staff.id)]
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    return 0
+
+
+def message_json(m: Any) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "direction": m.direction.value,
+        "author": m.author,
+        "body": m.body,
+        "created_at": m.created_at.isoformat(),
+        "deleted_at": m.deleted_at.isoformat() if m.deleted_at else None,
+        "attachments": [
+            {"filename": a.filename, "mime_type": a.mime_type, "size": a.size, "sha256": a.sha256} for a in m.attachments
+        ],
+        "deliveries": [
+            {
+                "channel": d.channel.value,
+                "status": d.status.value,
+                "attempts": d.attempts,
+                "last_error": d.last_error,
+                "provider_id": d.provider_id,
+            }
+            for d in m.deliveries
+        ],
+    }
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import signal
+    import threading
+
+    from staff_feed_tui.delivery.factory import make_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    services = _services(args)
+    worker = make_worker(services.settings, services.engine)
+    if args.once:
+        handled = asyncio.run(worker.drain())
+        print(f"handled {handled} deliveries ({worker.state.sent} sent, {worker.state.retried} to retry, "
+              f"{worker.state.failed} failed)")
+        return 0
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    logging.getLogger(__name__).info("worker %s started", worker.owner)
+    asyncio.run(worker.run(stop))
+    return 0
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    services = _services(args)
+    from staff_feed_tui.tui.app import make_app
+
+    app = make_app(services)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,187 @@
+"""Settings: CLI flags > env `STAFF_FEED_*` (nested with `__`) > TOML file > defaults.
+
+Nothing is read at import time. `load_settings` is called by the CLI (or a test) and the result is passed down.
+Secrets are `SecretStr`, so they never print in a repr or a log line; each may instead be given as `<key>_file`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+APP_NAME = "staff-feed"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the operator."""
+
+
+def _read_secret_files(data: Any, keys: tuple[str, ...]) -> Any:
+    """Turn `<key>_file = "/path"` into `<key> = <file content>` for each secret key."""
+    if not isinstance(data, dict):
+        return data
+    for key in keys:
+        path = data.pop(f"{key}_file", None)
+        if path and not data.get(key):
+            try:
+                data[key] = Path(path).expanduser().read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read {key}_file {path}: {exc.strerror or exc}") from None
+    return data
+
+
+class CompanySettings(BaseModel):
+    name: str = "Our Company"
+    text_messaging: bool = False
+    sms_number: str | None = None
+    # The region used to read staff phone numbers written without a country code.
+    default_region: str = "US"
+
+
+class EmailSettings(BaseModel):
+    transport: Literal["smtp", "file"] = "smtp"
+    host: str = "localhost"
+    port: int | None = None
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    from_address: str = "dispatch@example.com"
+    reply_domain: str | None = None
+    # Total size of a message's attachments when sent by email.
+    max_attachment_bytes: int = 20 * 1024 * 1024
+    timeout_s: float = 30.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets(cls, data: Any) -> Any:
+        return _read_secret_files(data, ("password",))
+
+    @property
+    def effective_port(self) -> int:
+        if self.port:
+            return self.port
+        return {"tls": 465, "starttls": 587, "none": 25}[self.security]
+
+
+class SmsSettings(BaseModel):
+    transport: Literal["twilio", "file"] = "twilio"
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    api_base_url: str | None = None
+    status_callback: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets(cls, data: Any) -> Any:
+        return _read_secret_files(data, ("auth_token",))
+
+
+class GatewaySettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    media_secret: SecretStr | None = None
+    media_ttl_s: int = 3600
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets(cls, data: Any) -> Any:
+        return _read_secret_files(data, ("media_secret",))
+
+
+class DeliverySettings(BaseModel):
+    embedded_worker: bool = True
+    max_attempts: int = 8
+    backoff_s: float = 5.0
+    sms_rate_per_s: float = 1.0
+    lease_s: float = 60.0
+    batch_size: int = 50
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STAFF_FEED_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        nested_model_default_partial_update=True,
+    )
+
+    data_dir: Path = Field(default_factory=lambda: default_data_dir())
+    # An OS group that may share the data dir and the database, for several dispatchers' accounts on one host.
+    shared_group: str | None = None
+    database: DatabaseSettings = DatabaseSettings()
+    company: CompanySettings = CompanySettings()
+    email: EmailSettings = EmailSettings()
+    sms: SmsSettings = SmsSettings()
+    gateway: GatewaySettings = GatewaySettings()
+    delivery: DeliverySettings = DeliverySettings()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'staff_feed.db'}"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME))
+
+
+def resolve_config_path(cli_path: str | os.PathLike[str] | None) -> tuple[Path, bool]:
+    """Return the TOML path and whether it was asked for explicitly (then it must exist)."""
+    if cli_path:
+        return Path(cli_path).expanduser(), True
+    env = os.environ.get("STAFF_FEED_CONFIG")
+    if env:
+        return Path(env).expanduser(), True
+    return default_config_path(), False
+
+
+def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Build the settings. `overrides` are the CLI flags, nested as dicts (`database={"url": ...}`)."""
+    path, explicit = resolve_config_path(config_path)
+    if explicit and not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path))
+
+    try:
+        return _Loaded(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError:
+        raise
+    except ValueError as exc:  # pydantic's ValidationError and TOML decode errors
+        raise ConfigError(f"configuration in {path} or STAFF_FEED_* is invalid: {exc}") from None

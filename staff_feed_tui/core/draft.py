@@ -1,0 +1,104 @@
+"""The checks on an outgoing message, in one place.
+
+The composer and `staff-feed send` both call these, so a dispatcher reads the same sentence whichever way they
+send. Each error names the file and the limit.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from staff_feed_tui.core.safe_text import safe_line
+
+DEFAULT_EMAIL_LIMIT_BYTES = 20 * 1024 * 1024
+
+
+class DraftError(ValueError):
+    """A draft that cannot be sent as it is. The text is one sentence for a dispatcher."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentFile:
+    """A file a dispatcher chose, checked and ready to be copied into the attachment store at send time."""
+
+    path: Path
+    filename: str
+    size: int
+    mime_type: str
+
+
+def human_size(size: int) -> str:
+    """`1536` -> `1.5 KB`. Decimal units, as mail clients show them."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def guess_mime_type(filename: str) -> str:
+    mime_type, _ = mimetypes.guess_type(filename, strict=False)
+    return mime_type or "application/octet-stream"
+
+
+def check_attachment(raw_path: str | os.PathLike[str], already: Sequence[AttachmentFile] = ()) -> AttachmentFile:
+    """Check one file a dispatcher wants to attach, and return it, or raise DraftError."""
+    text = os.fspath(raw_path)
+    if not text.strip():
+        raise DraftError("attachment path is empty")
+    path = Path(text).expanduser()
+    shown = safe_line(text)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DraftError(f"attachment not found: {shown}") from None
+    except OSError as exc:
+        raise DraftError(f"attachment cannot be read: {shown} ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DraftError(f"attachment is a directory, not a file: {shown}")
+    if not stat.S_ISREG(info.st_mode):
+        raise DraftError(f"attachment is not a regular file: {shown}")
+    if not os.access(path, os.R_OK):
+        raise DraftError(f"attachment cannot be read (permission denied): {shown}")
+    if info.st_size == 0:
+        raise DraftError(f"attachment is empty: {shown}")
+    resolved = path.resolve()
+    for other in already:
+        if other.path.resolve() == resolved:
+            raise DraftError(f"attachment is already attached: {safe_line(path.name)}")
+    return AttachmentFile(path=resolved, filename=path.name, size=info.st_size, mime_type=guess_mime_type(path.name))
+
+
+def check_attachments(
+    raw_paths: Sequence[str | os.PathLike[str]], *, email_limit_bytes: int = DEFAULT_EMAIL_LIMIT_BYTES
+) -> list[AttachmentFile]:
+    """Check a whole list of paths, as `staff-feed send --attach` gives them."""
+    files: list[AttachmentFile] = []
+    for raw in raw_paths:
+        files.append(check_attachment(raw, files))
+    check_email_size(files, email_limit_bytes)
+    return files
+
+
+def check_email_size(files: Sequence[AttachmentFile], limit_bytes: int) -> None:
+    total = sum(f.size for f in files)
+    if total > limit_bytes:
+        largest = max(files, key=lambda f: f.size)
+        raise DraftError(
+            f"attachments too large for email: {human_size(total)} in total, the limit is {human_size(limit_bytes)}"
+            f" (largest: {safe_line(largest.filename)}, {human_size(largest.size)})"
+        )
+
+
+def check_draft(body: str, files: Sequence[AttachmentFile]) -> str:
+    """Return the body to store (trailing blank lines trimmed), or raise DraftError."""
+    trimmed = body.rstrip()
+    if not trimmed.strip() and not files:
+        raise DraftError("message is empty: write something or attach a file")
+    return trimmed

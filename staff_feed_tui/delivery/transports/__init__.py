@@ -1,0 +1,1 @@
+"""Transports: one per channel and kind (SMTP, Twilio, file)."""

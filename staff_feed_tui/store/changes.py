@@ -1,0 +1,68 @@
+"""The change feed: what changed in the database since the last look, whoever wrote it.
+
+`PRAGMA data_version` on a connection of our own changes whenever another connection (any thread or process)
+commits, and costs microseconds; only then are rows past the last seen `change.seq` read. The interface is small
+so that PostgreSQL LISTEN/NOTIFY can stand in for it on a bigger deployment.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedFeed:
+    staff_id: int
+    message_ids: frozenset[int]
+    staff_changed: bool
+
+
+class ChangeSource(Protocol):
+    def poll(self) -> list[ChangedFeed]: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteChangeFeed:
+    """Polls one SQLite file. Not thread-safe: one poller owns it."""
+
+    def __init__(self, db_path: Path) -> None:
+        # Read-write open (WAL readers need the -shm file), but nothing is ever written through it.
+        self._conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._version = self._data_version()
+        row = self._conn.execute("SELECT coalesce(max(seq), 0) FROM change").fetchone()
+        self._last_seq: int = row[0]
+
+    def _data_version(self) -> int:
+        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def poll(self) -> list[ChangedFeed]:
+        version = self._data_version()
+        if version == self._version:
+            return []
+        self._version = version
+        rows = self._conn.execute(
+            "SELECT seq, staff_id, message_id FROM change WHERE seq > ? ORDER BY seq", (self._last_seq,)
+        ).fetchall()
+        if not rows:
+            return []
+        self._last_seq = rows[-1][0]
+        messages: dict[int, set[int]] = {}
+        staff_rows: set[int] = set()
+        for _, staff_id, message_id in rows:
+            messages.setdefault(staff_id, set())
+            if message_id is None:
+                staff_rows.add(staff_id)
+            else:
+                messages[staff_id].add(message_id)
+        return [
+            ChangedFeed(staff_id=s, message_ids=frozenset(ids), staff_changed=s in staff_rows)
+            for s, ids in messages.items()
+        ]
+
+    def close(self) -> None:
+        self._conn.close()

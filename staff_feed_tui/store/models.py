@@ -1,0 +1,118 @@
+"""The tables. Rows never leave `store`: callers get the view dataclasses of `core.types` (see `views.py`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out. Stored as naive UTC text, which sorts correctly."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Staff(SQLModel, table=True):
+    __tablename__ = "staff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    email: str = Field(unique=True)
+    phone: str | None = Field(default=None, index=True)
+    accepts_texts: bool = False
+    sms_opted_out: bool = False
+    sms_opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    default_method: str = "email"
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Dispatcher(SQLModel, table=True):
+    __tablename__ = "dispatcher"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_feed", "staff_id", "created_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id")
+    direction: str
+    author_id: int | None = Field(default=None, foreign_key="dispatcher.id")
+    body: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Bumped on every change that alters how the message renders; the feed caches lines per revision.
+    revision: int = 1
+    # A provider's id for an inbound message (Twilio MessageSid); unique, so a retried webhook is stored once.
+    external_id: str | None = Field(default=None, unique=True)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    deleted_by_id: int | None = Field(default=None, foreign_key="dispatcher.id")
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    filename: str
+    mime_type: str
+    size: int
+    sha256: str
+    stored_path: str
+
+
+class Delivery(SQLModel, table=True):
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("message_id", "channel"),
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id")
+    channel: str
+    status: str = "queued"
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    lease_owner: str | None = None
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider_id: str | None = Field(default=None, index=True)
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Change(SQLModel, table=True):
+    """One row per change to a message, its deliveries or a staff member, written by triggers.
+
+    The change feed reads rows past the last `seq` it saw, so every writer (the TUI, the worker, the gateway, another
+    process) is seen the same way without telling anyone.
+    """
+
+    __tablename__ = "change"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    staff_id: int
+    message_id: int | None = None

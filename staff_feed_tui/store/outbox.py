@@ -1,0 +1,184 @@
+"""The outbox: claiming due deliveries with a lease, and recording what became of each.
+
+A claim is one `UPDATE … RETURNING` inside BEGIN IMMEDIATE, so two workers can never claim the same row. A lease
+carries its owner and expiry; a worker that dies leaves a lease that runs out, and the next claim takes the
+delivery again. Every result is written only while the caller still owns the lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, bindparam, text
+from sqlmodel import col, select
+
+from staff_feed_tui.core.types import Channel, DeliveryStatus
+from staff_feed_tui.store.db import read_session, write_session
+from staff_feed_tui.store.models import Attachment, Delivery, Dispatcher, Message, Staff, UTCDateTime, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    filename: str
+    mime_type: str
+    size: int
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """All a sender needs for one delivery, read in the claim; senders never query the store."""
+
+    delivery_id: int
+    message_id: int
+    channel: Channel
+    attempt: int
+    staff_id: int
+    staff_name: str
+    staff_email: str
+    staff_phone: str | None
+    author: str | None
+    body: str
+    created_at: datetime
+    files: tuple[OutgoingFile, ...]
+
+
+_CLAIM = text(
+    """
+    UPDATE delivery
+       SET status = 'sending', lease_owner = :owner, lease_until = :until,
+           attempts = attempts + 1, updated_at = :now
+     WHERE id IN (
+           SELECT d.id FROM delivery d JOIN message m ON m.id = d.message_id
+            WHERE m.deleted_at IS NULL AND d.channel IN :channels
+              AND ((d.status = 'queued' AND d.next_attempt_at <= :now)
+                   OR (d.status = 'sending' AND d.lease_until < :now))
+            ORDER BY d.next_attempt_at, d.id
+            LIMIT :limit)
+    RETURNING id, attempts
+    """
+).bindparams(bindparam("now", type_=UTCDateTime), bindparam("until", type_=UTCDateTime), bindparam("channels", expanding=True))
+
+
+def claim_due_deliveries(
+    engine: Engine,
+    attachments_root: Path,
+    *,
+    owner: str,
+    limit: int = 50,
+    lease_s: float = 60.0,
+    channels: Sequence[Channel] = (Channel.EMAIL, Channel.SMS),
+    now: datetime | None = None,
+) -> list[ClaimedDelivery]:
+    """Claim up to `limit` due deliveries (queued and due, or sending with a lease that ran out).
+
+    Only `channels` are claimed: a worker without an SMS transport leaves texts for one that has it.
+    """
+    now = now or utcnow()
+    until = now + timedelta(seconds=lease_s)
+    with write_session(engine) as session:
+        claimed = session.execute(
+            _CLAIM,
+            {"owner": owner, "until": until, "now": now, "limit": limit, "channels": [c.value for c in channels]},
+        ).all()
+    if not claimed:
+        return []
+    attempts = {row[0]: row[1] for row in claimed}
+    with read_session(engine) as session:
+        rows = session.exec(
+            select(Delivery, Message, Staff)
+            .join(Message, col(Message.id) == Delivery.message_id)
+            .join(Staff, col(Staff.id) == Message.staff_id)
+            .where(col(Delivery.id).in_(list(attempts)))
+            .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
+        ).all()
+        message_ids = {m.id for _, m, _ in rows}
+        files: dict[int, list[OutgoingFile]] = {}
+        for a in session.exec(
+            select(Attachment).where(col(Attachment.message_id).in_(message_ids)).order_by(col(Attachment.id))
+        ):
+            files.setdefault(a.message_id, []).append(
+                OutgoingFile(a.filename, a.mime_type, a.size, attachments_root / a.stored_path)
+            )
+        author_ids = {m.author_id for _, m, _ in rows if m.author_id}
+        authors = {d.id: d.name for d in session.exec(select(Dispatcher).where(col(Dispatcher.id).in_(author_ids)))}
+        return [
+            ClaimedDelivery(
+                delivery_id=d.id,  # type: ignore[arg-type]
+                message_id=m.id,  # type: ignore[arg-type]
+                channel=Channel(d.channel),
+                attempt=attempts[d.id],  # type: ignore[index]
+                staff_id=s.id,  # type: ignore[arg-type]
+                staff_name=s.name,
+                staff_email=s.email,
+                staff_phone=s.phone,
+                author=authors.get(m.author_id) if m.author_id else None,
+                body=m.body,
+                created_at=m.created_at,
+                files=tuple(files.get(m.id, ())),  # type: ignore[arg-type]
+            )
+            for d, m, s in rows
+        ]
+
+
+def _finish(
+    engine: Engine, delivery_id: int, owner: str, *, status: DeliveryStatus, now: datetime | None = None, **values: object
+) -> bool:
+    """Write a result if `owner` still holds the lease. Returns False when the lease was lost."""
+    now = now or utcnow()
+    with write_session(engine) as session:
+        row = session.get(Delivery, delivery_id)
+        if row is None or row.lease_owner != owner or row.status != DeliveryStatus.SENDING.value:
+            return False
+        row.status = status.value
+        row.updated_at = now
+        row.lease_owner = None
+        row.lease_until = None
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.add(row)
+    return True
+
+
+def record_sent(engine: Engine, delivery_id: int, owner: str, provider_id: str | None) -> bool:
+    return _finish(engine, delivery_id, owner, status=DeliveryStatus.SENT, provider_id=provider_id, last_error=None)
+
+
+def record_retry(engine: Engine, delivery_id: int, owner: str, error: str, next_attempt_at: datetime) -> bool:
+    return _finish(
+        engine, delivery_id, owner, status=DeliveryStatus.QUEUED, last_error=error, next_attempt_at=next_attempt_at
+    )
+
+
+def record_failed(engine: Engine, delivery_id: int, owner: str, error: str) -> bool:
+    return _finish(engine, delivery_id, owner, status=DeliveryStatus.FAILED, last_error=error)
+
+
+def next_due_at(engine: Engine, channels: Sequence[Channel] = (Channel.EMAIL, Channel.SMS)) -> datetime | None:
+    """When the next queued delivery falls due (a leased one: when its lease runs out), or None. Lets a worker sleep."""
+    with read_session(engine) as session:
+        queued = session.exec(
+            select(Delivery.next_attempt_at)
+            .where(Delivery.status == DeliveryStatus.QUEUED.value)
+            .where(col(Delivery.channel).in_([c.value for c in channels]))
+            .order_by(col(Delivery.next_attempt_at))
+            .limit(1)
+        ).first()
+        leased = session.exec(
+            select(Delivery.lease_until)
+            .where(Delivery.status == DeliveryStatus.SENDING.value)
+            .where(col(Delivery.channel).in_([c.value for c in channels]))
+            .order_by(col(Delivery.lease_until))
+            .limit(1)
+        ).first()
+        times = [t for t in (queued, leased) if t is not None]
+        return min(times) if times else None
+
+
+def prune_changes(engine: Engine, keep: int = 50_000) -> None:
+    """Trim the change log; readers only ever need the recent tail."""
+    with write_session(engine) as session:
+        session.execute(text("DELETE FROM change WHERE seq <= (SELECT max(seq) FROM change) - :keep"), {"keep": keep})

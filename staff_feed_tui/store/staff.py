@@ -1,0 +1,88 @@
+"""Staff members: the roster import, listing, and finding one by id, email or name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func
+from sqlmodel import select
+
+from staff_feed_tui.core.roster import StaffInput
+from staff_feed_tui.core.safe_text import safe_line
+from staff_feed_tui.core.types import StaffView
+from staff_feed_tui.store.db import read_session, write_session
+from staff_feed_tui.store.models import Staff
+from staff_feed_tui.store.views import staff_view
+
+
+class StaffNotFound(LookupError):
+    """No staff member (or more than one) matches what a dispatcher typed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    added: int
+    updated: int
+
+
+def import_staff(engine: Engine, rows: Sequence[StaffInput]) -> ImportResult:
+    """Add or update (matched by email) every row, in one transaction."""
+    added = updated = 0
+    with write_session(engine) as session:
+        existing = {s.email.lower(): s for s in session.exec(select(Staff))}
+        for row in rows:
+            current = existing.get(row.email.lower())
+            if current is None:
+                current = Staff(email=row.email, name=row.name)
+                added += 1
+            else:
+                updated += 1
+            current.name = row.name
+            current.phone = row.phone
+            current.accepts_texts = row.accepts_texts
+            current.default_method = row.default_method.value
+            current.active = True
+            session.add(current)
+            existing[row.email.lower()] = current
+    return ImportResult(added=added, updated=updated)
+
+
+def list_staff(engine: Engine, *, include_inactive: bool = False) -> list[StaffView]:
+    with read_session(engine) as session:
+        query = select(Staff).order_by(func.lower(Staff.name), Staff.id)
+        if not include_inactive:
+            query = query.where(Staff.active)
+        return [staff_view(s) for s in session.exec(query)]
+
+
+def get_staff(engine: Engine, staff_id: int) -> StaffView:
+    with read_session(engine) as session:
+        row = session.get(Staff, staff_id)
+        if row is None:
+            raise StaffNotFound(f"no staff member has id {staff_id}")
+        return staff_view(row)
+
+
+def find_staff(engine: Engine, ref: str) -> StaffView:
+    """Find by id, by email (any case), by exact name (any case), or by a part of a name that only one matches."""
+    ref = ref.strip()
+    shown = safe_line(ref)
+    if not ref:
+        raise StaffNotFound("no staff member given")
+    if ref.isdigit():
+        return get_staff(engine, int(ref))
+    with read_session(engine) as session:
+        by_email = session.exec(select(Staff).where(func.lower(Staff.email) == ref.lower())).first()
+        if by_email is not None:
+            return staff_view(by_email)
+        named = list(session.exec(select(Staff).where(func.lower(Staff.name) == ref.lower())))
+        if not named:
+            pattern = "%" + ref.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            named = list(session.exec(select(Staff).where(func.lower(Staff.name).like(pattern, escape="\\"))))
+        if len(named) == 1:
+            return staff_view(named[0])
+        if not named:
+            raise StaffNotFound(f"no staff member matches {shown!r}")
+        names = ", ".join(safe_line(s.name) for s in named[:5])
+        raise StaffNotFound(f"{len(named)} staff members match {shown!r} ({names}); give the email or id")

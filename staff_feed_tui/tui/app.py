@@ -1,0 +1,111 @@
+"""The app factory and the App. The factory receives opened services; nothing is built at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import get_current_worker
+
+from staff_feed_tui.delivery.worker import OutboxWorker
+from staff_feed_tui.services import Services
+from staff_feed_tui.store.changes import ChangeSource, SqliteChangeFeed
+from staff_feed_tui.tui.messages import FeedsChanged
+from staff_feed_tui.tui.screens.help import HelpScreen
+from staff_feed_tui.tui.screens.main import MainScreen
+from staff_feed_tui.tui.widgets.composer import Composer
+from staff_feed_tui.tui.widgets.feed_view import FeedView
+from staff_feed_tui.tui.widgets.staff_list import StaffList
+
+CHANGE_POLL_S = 0.25
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StaffFeedApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "staff-feed"
+    # Ctrl+P is "previous staff member" (as in weechat); the palette moves to Ctrl+K.
+    COMMAND_PALETTE_BINDING = "ctrl+k"
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        embedded_worker: bool | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.clock = clock
+        self._embedded = services.settings.delivery.embedded_worker if embedded_worker is None else embedded_worker
+        self._worker_stop = threading.Event()
+        self._worker_thread: threading.Thread | None = None
+        self.outbox_worker: OutboxWorker | None = None
+        self._changes: ChangeSource | None = None
+
+    def on_mount(self) -> None:
+        self.push_screen(MainScreen())
+        # The sender starts after the first paint, so start-up shows the staff list first.
+        self.call_after_refresh(self._start_background)
+
+    def _start_background(self) -> None:
+        path = self.services.db_path
+        if path is not None:
+            self._changes = SqliteChangeFeed(path)
+            self.set_interval(CHANGE_POLL_S, self.poll_changes)
+        if self._embedded:
+            from staff_feed_tui.delivery.factory import make_worker
+
+            self.outbox_worker = make_worker(self.services.settings, self.services.engine)
+            self._worker_thread = threading.Thread(
+                target=lambda: asyncio.run(self.outbox_worker.run(self._worker_stop)),  # type: ignore[union-attr]
+                name="outbox-worker",
+                daemon=True,
+            )
+            self._worker_thread.start()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="changes")
+    def poll_changes(self) -> None:
+        if self._changes is None or get_current_worker().is_cancelled:
+            return
+        feeds = self._changes.poll()
+        if feeds:
+            self.screen.post_message(FeedsChanged(feeds))
+
+    async def on_unmount(self) -> None:
+        self._worker_stop.set()
+        if self._worker_thread is not None:
+            await asyncio.to_thread(self._worker_thread.join, 5)
+        if self._changes is not None:
+            self._changes.close()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(
+            HelpScreen(
+                [
+                    ("Everywhere", [*MainScreen.BINDINGS, *self.BINDINGS,
+                                    Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")]),
+                    ("Staff list", StaffList.BINDINGS),
+                    ("Feed", FeedView.BINDINGS),
+                    ("Composer", Composer.BINDINGS),
+                ]
+            )
+        )
+
+
+def make_app(services: Services, **kwargs: object) -> StaffFeedApp:
+    return StaffFeedApp(services, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,200 @@
+"""The main screen: staff list on the left; the selected staff member's feed and the composer on the right."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from staff_feed_tui.core.draft import DraftError
+from staff_feed_tui.core.safe_text import safe_line
+from staff_feed_tui.core.texting import sms_unavailable_reason
+from staff_feed_tui.core.types import StaffView
+from staff_feed_tui.store.db import DatabaseBusy
+from staff_feed_tui.store.feed import feed_page
+from staff_feed_tui.store.staff import list_staff
+from staff_feed_tui.tui.messages import FeedLoaded, FeedsChanged, MessageQueued, SendRefused, StaffLoaded
+from staff_feed_tui.tui.widgets.composer import Composer
+from staff_feed_tui.tui.widgets.feed_view import FeedView
+from staff_feed_tui.tui.widgets.staff_list import StaffList, staff_flags
+
+if TYPE_CHECKING:
+    from staff_feed_tui.tui.app import StaffFeedApp
+
+FEED_WINDOW = 300
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+n", "next_staff", "Next staff", priority=True),
+        Binding("ctrl+p", "prev_staff", "Prev staff", priority=True),
+        Binding("i", "write", "Write"),
+        Binding("tab", "app.focus_next", "Next pane", show=False),
+    ]
+
+    app: StaffFeedApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._staff: StaffView | None = None
+        self._drafts: dict[int, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield Static("Staff", id="staff-title", classes="pane-title")
+                yield StaffList(id="staff")
+            with Vertical(id="right"):
+                yield Static("", id="feed-title", classes="pane-title")
+                yield FeedView(id="feed", clock=self.app.clock)
+                yield Static("", id="composer-error")
+                yield Composer(id="composer")
+                yield Static("", id="composer-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        services = self.app.services
+        company = safe_line(services.settings.company.name)
+        self.query_one("#topbar", Static).update(
+            Text.assemble(("staff-feed", "bold"), f"  {company}  ·  dispatcher: {safe_line(services.dispatcher)}")
+        )
+        self.query_one("#composer-error", Static).display = False
+        self.query_one(StaffList).focus()
+        self.load_staff()
+
+    # ---- loading ----------------------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="staff")
+    def load_staff(self) -> None:
+        self.post_message(StaffLoaded(list_staff(self.app.services.engine)))
+
+    @on(StaffLoaded)
+    def _staff_loaded(self, event: StaffLoaded) -> None:
+        staff_list = self.query_one(StaffList)
+        staff_list.set_staff(event.staff)
+        self.query_one("#staff-title", Static).update(f"Staff ({len(event.staff)})")
+        if not event.staff:
+            self.query_one(FeedView).empty_hint = (
+                "No staff yet. Import a roster with: staff-feed staff import FILE.csv"
+            )
+            self.query_one(FeedView).set_messages([], staff_name="", reset=True)
+
+    @on(StaffList.Chosen)
+    def _staff_chosen(self, event: StaffList.Chosen) -> None:
+        previous = self._staff
+        if previous is not None and previous.id != event.staff.id:
+            self._drafts[previous.id] = self.query_one(Composer).text
+        changed = previous is None or previous.id != event.staff.id
+        self._staff = event.staff
+        self._show_staff(event.staff)
+        if changed:
+            composer = self.query_one(Composer)
+            composer.text = self._drafts.pop(event.staff.id, "")
+            self._set_error(None)
+            self.load_feed(event.staff, reset=True)
+
+    def _show_staff(self, staff: StaffView) -> None:
+        parts = [safe_line(staff.name), staff.email]
+        if staff.phone:
+            parts.append(staff.phone)
+        flags = staff_flags(staff)
+        if flags == "sms":
+            parts.append("accepts texts")
+        elif flags == "STOP":
+            parts.append("opted out of texts")
+        self.query_one("#feed-title", Static).update(Text("  ·  ".join(parts)))
+        reason = sms_unavailable_reason(self.app.services.settings.company.text_messaging, staff)
+        via = "via Email" + (f"  (SMS unavailable: {reason})" if reason else "")
+        self.query_one("#composer-hint", Static).update(
+            Text(f"{via}  ·  Enter send  ·  Ctrl+J new line  ·  Esc leave")
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
+    def load_feed(self, staff: StaffView, reset: bool) -> None:
+        messages = feed_page(self.app.services.engine, staff.id, limit=FEED_WINDOW)
+        self.post_message(FeedLoaded(staff, messages, reset))
+
+    @on(FeedLoaded)
+    def _feed_loaded(self, event: FeedLoaded) -> None:
+        if self._staff is None or event.staff.id != self._staff.id:
+            return  # a late answer for a staff member no longer shown
+        self.query_one(FeedView).set_messages(event.messages, staff_name=event.staff.name, reset=event.reset)
+
+    @on(FeedsChanged)
+    def _feeds_changed(self, event: FeedsChanged) -> None:
+        if any(f.staff_changed for f in event.feeds):
+            self.load_staff()
+        if self._staff is not None and any(f.staff_id == self._staff.id for f in event.feeds):
+            self.load_feed(self._staff, reset=False)
+
+    # ---- sending ----------------------------------------------------------------------------------------------
+
+    @on(Composer.Submitted)
+    def _submitted(self, event: Composer.Submitted) -> None:
+        if self._staff is None:
+            self._set_error("choose a staff member first")
+            return
+        self._set_error(None)
+        self.send(self._staff, event.text)
+
+    @work(thread=True, exit_on_error=False, group="send")
+    def send(self, staff: StaffView, text: str) -> None:
+        from staff_feed_tui.services import queue_outgoing
+
+        try:
+            message_id = queue_outgoing(self.app.services, staff=staff, body=text)
+        except (DraftError, DatabaseBusy) as exc:
+            self.post_message(SendRefused(staff, str(exc)))
+            return
+        self.post_message(MessageQueued(staff, message_id))
+
+    @on(MessageQueued)
+    def _queued(self, event: MessageQueued) -> None:
+        if self._staff is not None and self._staff.id == event.staff.id:
+            self.query_one(Composer).clear()
+            self.load_feed(event.staff, reset=True)
+        else:
+            self._drafts.pop(event.staff.id, None)
+        self.notify(f"Queued for {safe_line(event.staff.name)} by email.", timeout=3)
+
+    @on(SendRefused)
+    def _refused(self, event: SendRefused) -> None:
+        self._set_error(f"Not sent: {event.reason}")
+
+    def _set_error(self, text: str | None) -> None:
+        label = self.query_one("#composer-error", Static)
+        label.update(Text(text or ""))
+        label.display = bool(text)
+
+    @on(Composer.Left)
+    def _left(self, _: Composer.Left) -> None:
+        self.query_one(FeedView).focus()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            what = {"staff": "load the staff list", "feed": "load the feed", "send": "send"}.get(
+                event.worker.group, "finish a task"
+            )
+            self.app.log.error(f"worker {event.worker.name} failed: {error!r}")
+            self.notify(f"Could not {what}: {safe_line(str(error))[:200]}", severity="error", timeout=8)
+
+    # ---- actions ----------------------------------------------------------------------------------------------
+
+    def action_next_staff(self) -> None:
+        self.query_one(StaffList).step(1)
+
+    def action_prev_staff(self) -> None:
+        self.query_one(StaffList).step(-1)
+
+    def action_write(self) -> None:
+        self.query_one(Composer).focus()

@@ -1,0 +1,62 @@
+"""The composer: a multi-line text area where Enter sends and Ctrl+J (or Alt+Enter) starts a new line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import TextArea
+
+NEWLINE_KEYS = {"ctrl+j", "alt+enter", "shift+enter", "ctrl+enter"}
+
+
+class Composer(TextArea):
+    """Esc leaves the composer and keeps the draft. A pasted block of lines stays one message."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Send", show=True),
+        Binding("ctrl+j,alt+enter", "newline", "New line", show=True),
+        Binding("escape", "leave", "Leave", show=True),
+    ]
+
+    @dataclass
+    class Submitted(Message):
+        composer: Composer
+        text: str
+
+    @dataclass
+    class Left(Message):
+        composer: Composer
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, placeholder="Add a message…", soft_wrap=True, show_line_numbers=False)
+
+    async def _on_key(self, event: events.Key) -> None:
+        # TextArea inserts a newline for Enter before bindings are looked at, so the keys are decided here.
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+            return
+        if event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.action_newline()
+            return
+        if event.key == "escape":
+            event.stop()
+            event.prevent_default()
+            self.action_leave()
+            return
+        await super()._on_key(event)
+
+    def action_submit(self) -> None:
+        self.post_message(self.Submitted(self, self.text))
+
+    def action_newline(self) -> None:
+        self.insert("\n")
+
+    def action_leave(self) -> None:
+        self.post_message(self.Left(self))

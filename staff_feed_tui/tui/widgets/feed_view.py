@@ -1,0 +1,330 @@
+"""The Conversation Feed: a line-API ScrollView that renders only the lines on screen.
+
+One widget for the whole feed, never one widget per message (ARCHITECTURE.md, firm decision 1): ListView took 85 s to
+mount 10,000 items here, while `render_line` stays near constant at any size. Each message's wrapped lines are cached
+per (message id, revision, delivery states, width, day); the cursor is drawn as a gutter at render time, so moving it
+re-wraps nothing.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.events import Resize
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from staff_feed_tui.core.draft import human_size
+from staff_feed_tui.core.safe_text import safe_line, safe_text
+from staff_feed_tui.core.timefmt import format_day, format_when
+from staff_feed_tui.core.types import DeliveryStatus, Direction, MessageView
+
+GUTTER = 2
+CACHE_SIZE = 2000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    strip: Strip
+    message: int  # index into the window, or -1 for a day separator or a hint
+
+
+class FeedView(ScrollView, can_focus=True):
+    """The selected staff member's messages, oldest at the top, newest at the bottom."""
+
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Next message", show=False),
+        Binding("k,up", "cursor_up", "Previous message", show=False),
+        Binding("g,home", "first", "Oldest", show=False),
+        Binding("G,end", "last", "Newest", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+    ]
+
+    COMPONENT_CLASSES = {
+        "feed--day",
+        "feed--time",
+        "feed--out",
+        "feed--in",
+        "feed--meta",
+        "feed--attachment",
+        "feed--ok",
+        "feed--pending",
+        "feed--failed",
+        "feed--cursor",
+        "feed--hint",
+    }
+
+    DEFAULT_CSS = """
+    FeedView {
+        background: $surface;
+        & > .feed--day { color: $text-muted; text-style: bold; }
+        & > .feed--time { text-style: bold; }
+        & > .feed--out { color: $primary; text-style: bold; }
+        & > .feed--in { color: $secondary; text-style: bold; }
+        & > .feed--meta { color: $text-muted; }
+        & > .feed--attachment { color: $text-muted; }
+        & > .feed--ok { color: $success; }
+        & > .feed--pending { color: $warning; }
+        & > .feed--failed { color: $error; text-style: bold; }
+        & > .feed--cursor { color: $accent; text-style: bold; }
+        & > .feed--hint { color: $text-muted; text-style: italic; }
+    }
+    """
+
+    @dataclass
+    class CursorMoved(Message):
+        """The selected message changed."""
+
+        feed: FeedView
+        message: MessageView | None
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = _now,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._clock = clock
+        self._messages: list[MessageView] = []
+        self._lines: list[_Line] = []
+        self._starts: list[int] = []  # first line of each message
+        self._cursor: int | None = None
+        self._staff_name = ""
+        self._cache: OrderedDict[tuple[object, ...], list[Strip]] = OrderedDict()
+        self._width = 0
+        self.empty_hint = "No messages yet. Write one below and press Enter to send."
+
+    # ---- data -------------------------------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> Sequence[MessageView]:
+        return self._messages
+
+    @property
+    def selected(self) -> MessageView | None:
+        return self._messages[self._cursor] if self._cursor is not None else None
+
+    def set_messages(self, messages: Sequence[MessageView], *, staff_name: str, reset: bool) -> None:
+        """Show `messages` (oldest first). With `reset`, jump to the newest; otherwise keep the view where it was.
+
+        A view that was at the bottom follows new messages down; one scrolled up stays put on the same message.
+        """
+        at_bottom = self.scroll_offset.y >= self.max_scroll_y
+        selected_id = None if reset or self.selected is None else self.selected.id
+        anchor = self._anchor()
+        self._messages = list(messages)
+        self._staff_name = staff_name
+        self._rebuild()
+        if reset or selected_id is None:
+            self._cursor = len(self._messages) - 1 if self._messages else None
+        else:
+            ids = [m.id for m in self._messages]
+            self._cursor = ids.index(selected_id) if selected_id in ids else (len(ids) - 1 if ids else None)
+        if reset or at_bottom:
+            self.scroll_to(y=self.max_scroll_y_for(len(self._lines)), animate=False, immediate=True)
+        elif anchor is not None:
+            self._restore(anchor)
+        self.refresh()
+        self.post_message(self.CursorMoved(self, self.selected))
+
+    def _anchor(self) -> tuple[int, int] | None:
+        """The message at the top of the view and how far into it the view starts."""
+        top = int(self.scroll_offset.y)
+        if not self._lines or top >= len(self._lines):
+            return None
+        index = self._lines[top].message
+        if index < 0:
+            return None
+        return self._messages[index].id, top - self._starts[index]
+
+    def _restore(self, anchor: tuple[int, int]) -> None:
+        message_id, offset = anchor
+        for index, m in enumerate(self._messages):
+            if m.id == message_id:
+                self.scroll_to(y=self._starts[index] + offset, animate=False, immediate=True)
+                return
+
+    def max_scroll_y_for(self, lines: int) -> int:
+        return max(0, lines - self.scrollable_content_region.height)
+
+    # ---- layout -----------------------------------------------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        width = max(10, self.scrollable_content_region.width - GUTTER)
+        self._width = width
+        now = self._clock()
+        day_style = self.get_component_rich_style("feed--day")
+        lines: list[_Line] = []
+        starts: list[int] = []
+        last_day = None
+        for index, message in enumerate(self._messages):
+            day = message.created_at.astimezone().date()
+            if day != last_day:
+                label = f" {format_day(message.created_at, now)} "
+                rule = label.center(width, "─")
+                lines.append(_Line(Strip([Segment(rule, day_style)], width), -1))
+                last_day = day
+            starts.append(len(lines))
+            for strip in self._message_strips(message, width, now):
+                lines.append(_Line(strip, index))
+        if not self._messages:
+            hint = Text(self.empty_hint, style=self.get_component_rich_style("feed--hint"))
+            for line in hint.wrap(self.app.console, width):
+                lines.append(_Line(Strip(line.render(self.app.console), line.cell_len), -1))
+        self._lines = lines
+        self._starts = starts
+        self.virtual_size = Size(width + GUTTER, len(lines))
+
+    def _message_strips(self, message: MessageView, width: int, now: datetime) -> list[Strip]:
+        key = (message.id, message.revision, message.deliveries, width, now.astimezone().date())
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        strips = self._render_message(message, width, now)
+        self._cache[key] = strips
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return strips
+
+    def _render_message(self, message: MessageView, width: int, now: datetime) -> list[Strip]:
+        style = self.get_component_rich_style
+        console = self.app.console
+        header = Text(no_wrap=True, overflow="ellipsis")
+        header.append(format_when(message.created_at, now), style("feed--time"))
+        header.append("  ")
+        if message.direction is Direction.OUT:
+            header.append("→ sent", style("feed--out"))
+            header.append(f" by {safe_line(message.author or 'unknown')}", style("feed--meta"))
+        else:
+            header.append("← received", style("feed--in"))
+            header.append(f" from {safe_line(self._staff_name)}", style("feed--meta"))
+        texts = [header]
+        # Text() never parses markup: "[bold]" in a body shows as typed. safe_text() defuses terminal controls.
+        body = Text(safe_text(message.body) if message.body else "(no text)")
+        texts.append(body)
+        for a in message.attachments:
+            texts.append(
+                Text(f"  ↳ {safe_line(a.filename)} · {human_size(a.size)} · {a.mime_type}", style("feed--attachment"))
+            )
+        if message.deliveries:
+            status = Text("  ")
+            for n, d in enumerate(message.deliveries):
+                if n:
+                    status.append(" · ", style("feed--meta"))
+                status.append(f"{d.channel.value}: ", style("feed--meta"))
+                if d.status is DeliveryStatus.FAILED:
+                    status.append(d.status.label, style("feed--failed"))
+                    if d.last_error:
+                        status.append(f" ({safe_line(d.last_error)})", style("feed--failed"))
+                elif d.status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED):
+                    status.append(d.status.label, style("feed--ok"))
+                else:
+                    status.append(d.status.label, style("feed--pending"))
+                    if d.last_error and d.status is DeliveryStatus.QUEUED:
+                        status.append(f" (retrying: {safe_line(d.last_error)})", style("feed--meta"))
+            texts.append(status)
+        strips: list[Strip] = []
+        for text in texts:
+            for line in text.wrap(console, width):
+                strips.append(Strip(line.render(console), line.cell_len))
+        strips.append(Strip.blank(0))
+        return strips
+
+    @on(Resize)
+    def _on_resize(self, event: Resize) -> None:
+        width = max(10, self.scrollable_content_region.width - GUTTER)
+        if width != self._width:
+            anchor = self._anchor()
+            self._rebuild()
+            if anchor is not None:
+                self._restore(anchor)
+
+    # ---- rendering --------------------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_offset.y) + y
+        width = self.scrollable_content_region.width
+        if index >= len(self._lines):
+            return Strip.blank(width, self.rich_style)
+        line = self._lines[index]
+        if line.message >= 0 and line.message == self._cursor:
+            gutter = Segment("▌ ", self.get_component_rich_style("feed--cursor"))
+        else:
+            gutter = Segment(" " * GUTTER)
+        strip = Strip([gutter, *line.strip], GUTTER + line.strip.cell_length)
+        return strip.crop_extend(0, width, None).apply_style(self.rich_style)
+
+    # ---- cursor -----------------------------------------------------------------------------------------------
+
+    def _move(self, index: int) -> None:
+        if not self._messages:
+            return
+        index = max(0, min(len(self._messages) - 1, index))
+        self._cursor = index
+        self._scroll_to_message(index)
+        self.refresh()
+        self.post_message(self.CursorMoved(self, self.selected))
+
+    def _scroll_to_message(self, index: int) -> None:
+        start = self._starts[index]
+        end = self._starts[index + 1] if index + 1 < len(self._starts) else len(self._lines)
+        height = self.scrollable_content_region.height
+        top = int(self.scroll_offset.y)
+        if index == 0:
+            start = 0  # show the day separator above the oldest message too
+        if start < top:
+            self.scroll_to(y=start, animate=False, immediate=True)
+        elif end > top + height:
+            self.scroll_to(y=max(start - 1, end - height) if end - start > height else end - height, animate=False,
+                           immediate=True)
+
+    def action_cursor_down(self) -> None:
+        self._move(0 if self._cursor is None else self._cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self._move(0 if self._cursor is None else self._cursor - 1)
+
+    def action_first(self) -> None:
+        self._move(0)
+        self.scroll_home(animate=False, immediate=True)
+
+    def action_last(self) -> None:
+        self._move(len(self._messages) - 1)
+        self.scroll_end(animate=False, immediate=True)
+
+    def action_page_up(self) -> None:
+        super().action_page_up()
+        self._select_visible()
+
+    def action_page_down(self) -> None:
+        super().action_page_down()
+        self._select_visible()
+
+    def _select_visible(self) -> None:
+        """After paging, put the cursor on the first message that starts on screen."""
+        top = int(self.scroll_y)
+        for index, start in enumerate(self._starts):
+            if start >= top:
+                self._cursor = index
+                break
+        self.refresh()
+        self.post_message(self.CursorMoved(self, self.selected))

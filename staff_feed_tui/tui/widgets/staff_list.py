@@ -1,0 +1,94 @@
+"""The staff list: name and texting flags. An OptionList, which measured fine up to a few thousand staff."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from staff_feed_tui.core.safe_text import safe_line
+from staff_feed_tui.core.types import StaffView
+
+
+def staff_flags(staff: StaffView) -> str:
+    """Flags in words, so they read without colour: `sms` when texts are possible, `STOP` after an opt-out."""
+    if staff.sms_opted_out:
+        return "STOP"
+    if staff.accepts_texts and staff.phone:
+        return "sms"
+    return ""
+
+
+class StaffList(OptionList):
+    """Moving the highlight chooses the staff member whose feed shows on the right."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "first", "First", show=False),
+        Binding("G", "last", "Last", show=False),
+    ]
+
+    @dataclass
+    class Chosen(Message):
+        staff_list: StaffList
+        staff: StaffView
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._staff: list[StaffView] = []
+
+    @property
+    def staff(self) -> Sequence[StaffView]:
+        return self._staff
+
+    def set_staff(self, staff: Sequence[StaffView]) -> None:
+        current = self.current
+        self._staff = list(staff)
+        width = max(12, (self.scrollable_content_region.width or 28) - 1)
+        options = []
+        for s in self._staff:
+            flags = staff_flags(s)
+            name = safe_line(s.name)
+            room = width - len(flags) - 1
+            if len(name) > room:
+                name = name[: max(1, room - 1)] + "…"
+            prompt = Text(name)
+            if flags:
+                prompt.append(" " * max(1, width - len(name) - len(flags)))
+                prompt.append(flags, style="bold" if flags == "STOP" else "dim")
+            options.append(Option(prompt, id=str(s.id)))
+        with self.app.batch_update():
+            self.clear_options()
+            self.add_options(options)
+            ids = [s.id for s in self._staff]
+            if current is not None and current.id in ids:
+                self.highlighted = ids.index(current.id)
+            elif self._staff:
+                self.highlighted = 0
+
+    @property
+    def current(self) -> StaffView | None:
+        index = self.highlighted
+        if index is None or index >= len(self._staff):
+            return None
+        return self._staff[index]
+
+    def step(self, delta: int) -> None:
+        if not self._staff:
+            return
+        index = 0 if self.highlighted is None else (self.highlighted + delta) % len(self._staff)
+        self.highlighted = index
+
+    @on(OptionList.OptionHighlighted)
+    def _on_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        staff = self.current
+        if staff is not None:
+            self.post_message(self.Chosen(self, staff))
