@@ -51,7 +51,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield Static("Staff", id="staff-title", classes="pane-title")
-                yield StaffList(id="staff")
+                yield StaffList(id="staff", on_choose=self.choose_staff)
             with Vertical(id="right"):
                 yield Static("", id="feed-title", classes="pane-title")
                 yield FeedView(id="feed", clock=self.app.clock)
@@ -87,19 +87,19 @@ class MainScreen(Screen[None]):
             )
             self.query_one(FeedView).set_messages([], staff_name="", reset=True)
 
-    @on(StaffList.Chosen)
-    def _staff_chosen(self, event: StaffList.Chosen) -> None:
+    def choose_staff(self, staff: StaffView) -> None:
+        """Show `staff`'s feed; the composer's draft is kept per staff member."""
         previous = self._staff
-        if previous is not None and previous.id != event.staff.id:
-            self._drafts[previous.id] = self.query_one(Composer).text
-        changed = previous is None or previous.id != event.staff.id
-        self._staff = event.staff
-        self._show_staff(event.staff)
+        changed = previous is None or previous.id != staff.id
+        composer = self.query_one(Composer)
+        if previous is not None and changed:
+            self._drafts[previous.id] = composer.text
+        self._staff = staff
+        self._show_staff(staff)
         if changed:
-            composer = self.query_one(Composer)
-            composer.text = self._drafts.pop(event.staff.id, "")
+            composer.text = self._drafts.pop(staff.id, "")
             self._set_error(None)
-            self.load_feed(event.staff, reset=True)
+            self.load_feed(staff, reset=True)
 
     def _show_staff(self, staff: StaffView) -> None:
         parts = [safe_line(staff.name), staff.email]
@@ -107,9 +107,9 @@ class MainScreen(Screen[None]):
             parts.append(staff.phone)
         flags = staff_flags(staff)
         if flags == "sms":
-            parts.append("accepts texts")
+            parts.append("texts: yes")
         elif flags == "STOP":
-            parts.append("opted out of texts")
+            parts.append("texts: opted out")
         self.query_one("#feed-title", Static).update(Text("  ·  ".join(parts)))
         reason = sms_unavailable_reason(self.app.services.settings.company.text_messaging, staff)
         via = "via Email" + (f"  (SMS unavailable: {reason})" if reason else "")
@@ -176,7 +176,7 @@ class MainScreen(Screen[None]):
 
     @on(Composer.Left)
     def _left(self, _: Composer.Left) -> None:
-        self.query_one(FeedView).focus()
+        self.set_focus(self.query_one(FeedView))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -197,4 +197,5 @@ class MainScreen(Screen[None]):
         self.query_one(StaffList).step(-1)
 
     def action_write(self) -> None:
-        self.query_one(Composer).focus()
+        # set_focus acts now; focus() would wait a message cycle, and keys typed right after `i` would be lost.
+        self.set_focus(self.query_one(Composer))

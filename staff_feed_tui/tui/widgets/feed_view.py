@@ -72,6 +72,9 @@ class FeedView(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     FeedView {
         background: $surface;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-gutter: stable;
         & > .feed--day { color: $text-muted; text-style: bold; }
         & > .feed--time { text-style: bold; }
         & > .feed--out { color: $primary; text-style: bold; }
@@ -138,10 +141,11 @@ class FeedView(ScrollView, can_focus=True):
         else:
             ids = [m.id for m in self._messages]
             self._cursor = ids.index(selected_id) if selected_id in ids else (len(ids) - 1 if ids else None)
+        # The new virtual size applies on the next refresh; scroll once it has.
         if reset or at_bottom:
-            self.scroll_to(y=self.max_scroll_y_for(len(self._lines)), animate=False, immediate=True)
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         elif anchor is not None:
-            self._restore(anchor)
+            self.call_after_refresh(self._restore, anchor)
         self.refresh()
         self.post_message(self.CursorMoved(self, self.selected))
 
@@ -161,9 +165,6 @@ class FeedView(ScrollView, can_focus=True):
             if m.id == message_id:
                 self.scroll_to(y=self._starts[index] + offset, animate=False, immediate=True)
                 return
-
-    def max_scroll_y_for(self, lines: int) -> int:
-        return max(0, lines - self.scrollable_content_region.height)
 
     # ---- layout -----------------------------------------------------------------------------------------------
 
@@ -191,7 +192,7 @@ class FeedView(ScrollView, can_focus=True):
                 lines.append(_Line(Strip(line.render(self.app.console), line.cell_len), -1))
         self._lines = lines
         self._starts = starts
-        self.virtual_size = Size(width + GUTTER, len(lines))
+        self.virtual_size = Size(self.scrollable_content_region.width, len(lines))
 
     def _message_strips(self, message: MessageView, width: int, now: datetime) -> list[Strip]:
         key = (message.id, message.revision, message.deliveries, width, now.astimezone().date())
@@ -266,7 +267,7 @@ class FeedView(ScrollView, can_focus=True):
         if index >= len(self._lines):
             return Strip.blank(width, self.rich_style)
         line = self._lines[index]
-        if line.message >= 0 and line.message == self._cursor:
+        if line.message >= 0 and line.message == self._cursor and line.strip.cell_length:
             gutter = Segment("▌ ", self.get_component_rich_style("feed--cursor"))
         else:
             gutter = Segment(" " * GUTTER)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -35,14 +33,10 @@ class StaffList(OptionList):
         Binding("G", "last", "Last", show=False),
     ]
 
-    @dataclass
-    class Chosen(Message):
-        staff_list: StaffList
-        staff: StaffView
-
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, on_choose: Callable[[StaffView], None] | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self._staff: list[StaffView] = []
+        self.on_choose = on_choose
 
     @property
     def staff(self) -> Sequence[StaffView]:
@@ -51,18 +45,11 @@ class StaffList(OptionList):
     def set_staff(self, staff: Sequence[StaffView]) -> None:
         current = self.current
         self._staff = list(staff)
-        width = max(12, (self.scrollable_content_region.width or 28) - 1)
         options = []
         for s in self._staff:
-            flags = staff_flags(s)
-            name = safe_line(s.name)
-            room = width - len(flags) - 1
-            if len(name) > room:
-                name = name[: max(1, room - 1)] + "…"
-            prompt = Text(name)
-            if flags:
-                prompt.append(" " * max(1, width - len(name) - len(flags)))
-                prompt.append(flags, style="bold" if flags == "STOP" else "dim")
+            # The flag comes first, in a fixed column, so it is never cut off by a long name or a scrollbar.
+            prompt = Text(f"{staff_flags(s):<5}", style="bold" if s.sms_opted_out else "dim")
+            prompt.append(safe_line(s.name))
             options.append(Option(prompt, id=str(s.id)))
         with self.app.batch_update():
             self.clear_options()
@@ -86,9 +73,14 @@ class StaffList(OptionList):
         index = 0 if self.highlighted is None else (self.highlighted + delta) % len(self._staff)
         self.highlighted = index
 
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        super().watch_highlighted(highlighted)
+        staff = self.current
+        if staff is not None and self.on_choose is not None:
+            # Called now, not by a posted message: keys typed right after `j` (say `i` and a message) must land in
+            # the composer of the staff member the dispatcher moved to, not the one before.
+            self.on_choose(staff)
+
     @on(OptionList.OptionHighlighted)
     def _on_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
-        staff = self.current
-        if staff is not None:
-            self.post_message(self.Chosen(self, staff))
