@@ -56,15 +56,16 @@ class StaffFeedApp(App[int]):
         self._changes: ChangeSource | None = None
 
     def on_mount(self) -> None:
-        self.push_screen(MainScreen())
-        # The sender starts after the first paint, so start-up shows the staff list first.
-        self.call_after_refresh(self._start_background)
-
-    def _start_background(self) -> None:
+        # The change feed starts before the first query, so no write can fall between a load and the first poll.
         path = self.services.db_path
         if path is not None:
             self._changes = SqliteChangeFeed(path)
             self.set_interval(CHANGE_POLL_S, self.poll_changes)
+        self.push_screen(MainScreen())
+        # The sender starts after the first paint, so start-up shows the staff list first.
+        self.call_after_refresh(self._start_worker)
+
+    def _start_worker(self) -> None:
         if self._embedded:
             from staff_feed_tui.delivery.factory import make_worker
 

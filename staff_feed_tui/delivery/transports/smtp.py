@@ -68,6 +68,8 @@ class SmtpTransport:
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 refused = exc.recipients[0] if exc.recipients else None
                 detail = f"{refused.code} {refused.message}" if refused else str(exc)
+                if refused is not None and 400 <= refused.code < 500:
+                    return SendResult.transient(f"mail server deferred the recipient: {detail}")
                 return SendResult.permanent(f"recipient refused by the mail server: {detail}")
             except aiosmtplib.SMTPAuthenticationError as exc:
                 await self._drop()

@@ -166,6 +166,10 @@ class FeedView(ScrollView, can_focus=True):
                 self.scroll_to(y=self._starts[index] + offset, animate=False, immediate=True)
                 return
 
+    def rendered_lines(self) -> list[str]:
+        """Every laid-out line as plain text, cursor gutter excluded (for tests and copying)."""
+        return [line.strip.text for line in self._lines]
+
     # ---- layout -----------------------------------------------------------------------------------------------
 
     def _rebuild(self) -> None:

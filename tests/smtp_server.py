@@ -1,0 +1,84 @@
+"""A real SMTP server on loopback (aiosmtpd) that records what it receives and can refuse or defer on cue."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Recorder:
+    """The aiosmtpd handler. `refuse` gets 550 at RCPT; `defer` gets 451 at RCPT that many times."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    sessions: int = 0
+    refuse: set[str] = field(default_factory=set)
+    defer: dict[str, int] = field(default_factory=dict)
+    logins: list[tuple[str, str]] = field(default_factory=list)
+    received: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        if self.defer.get(address, 0) > 0:
+            self.defer[address] -= 1
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        with self.received:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+            self.received.notify_all()
+        return "250 Message accepted"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        with self.received:
+            if not self.received.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
+            return list(self.messages)
+
+
+class SmtpServer:
+    def __init__(self, *, username: str | None = None, password: str | None = None) -> None:
+        self.handler = Recorder()
+        self.port = free_port()
+        self._credentials = (username, password)
+        self._controller: Controller | None = None
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        if isinstance(auth_data, LoginPassword):
+            user, pw = auth_data.login.decode(), auth_data.password.decode()
+            self.handler.logins.append((user, pw))
+            return AuthResult(success=(user, pw) == self._credentials, handled=False)
+        return AuthResult(success=False, handled=False)
+
+    def start(self) -> SmtpServer:
+        kwargs = {}
+        if self._credentials[0]:
+            kwargs = {"authenticator": self._authenticate, "auth_require_tls": False, "auth_required": True}
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None

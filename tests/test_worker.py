@@ -1,0 +1,257 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from staff_feed_tui.config import Settings
+from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, can_move
+from staff_feed_tui.delivery.factory import make_worker
+from staff_feed_tui.delivery.results import RetryPolicy
+from staff_feed_tui.services import Services, queue_outgoing
+from staff_feed_tui.store import outbox
+from staff_feed_tui.store.feed import get_messages
+from staff_feed_tui.store.models import utcnow
+from staff_feed_tui.store.staff import find_staff
+from tests.smtp_server import SmtpServer
+
+
+def _statuses(services: Services, message_id: int) -> dict[str, tuple[str, str | None]]:
+    (message,) = get_messages(services.engine, [message_id])
+    return {d.channel.value: (d.status.value, d.last_error) for d in message.deliveries}
+
+
+def _smtp(services: Services, server: SmtpServer, **email: object) -> Services:
+    settings = services.settings.model_copy(
+        update={
+            "email": services.settings.email.model_copy(
+                update={"transport": "smtp", "host": "127.0.0.1", "port": server.port, "security": "none", **email}
+            )
+        }
+    )
+    return Services(settings, services.engine, services.attachments, services.dispatcher)
+
+
+@pytest.fixture
+def smtp_server():  # type: ignore[no-untyped-def]
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+async def test_file_transport_writes_eml_and_jsonl(services: Services) -> None:
+    dana = find_staff(services.engine, "dana@example.com")
+    message_id = queue_outgoing(services, staff=dana, body="Walk at 10", method=DeliveryMethod.BOTH)
+    worker = make_worker(services.settings, services.engine)
+    assert await worker.drain() == 2
+    statuses = _statuses(services, message_id)
+    assert statuses == {"email": ("sent", None), "sms": ("sent", None)}
+    (eml,) = (services.settings.outbox_dir / "email").glob("*.eml")
+    assert "Walk at 10" in eml.read_text()
+    (line,) = (services.settings.outbox_dir / "sms.jsonl").read_text().splitlines()
+    assert json.loads(line)["to"] == "+14155550101"
+
+
+async def test_smtp_delivery_headers_body_and_attachments(services: Services, smtp_server: SmtpServer, tmp_path: Path) -> None:
+    services = _smtp(services, smtp_server)
+    pdf = tmp_path / "rota.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n" + os.urandom(5000))
+    photo = tmp_path / "dog photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff" + os.urandom(3000))
+    dana = find_staff(services.engine, "dana@example.com")
+    sam = find_staff(services.engine, "sam@example.com")
+    first = queue_outgoing(services, staff=dana, body="Rota attached.\nSee you Monday.", attachments=[pdf, photo])
+    queue_outgoing(services, staff=sam, body="Second")
+    queue_outgoing(services, staff=sam, body="Third")
+    worker = make_worker(services.settings, services.engine)
+    assert await worker.drain() == 3
+    received = smtp_server.handler.wait_for(3)
+    assert smtp_server.handler.sessions == 1  # one connection reused for the batch
+    mail = next(m for m in received if m["To"] == "Dana Reyes <dana@example.com>")
+    assert mail["From"] == "Test Co <dispatch@test.example>"
+    assert mail["Subject"] == "Message from Test Co (alex)"
+    assert mail["Date"] is not None
+    assert mail["Message-ID"].endswith("@test.example>")
+    assert mail.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == (
+        "Rota attached.\nSee you Monday."
+    )  # type: ignore[union-attr]
+    parts = {p.get_filename(): p for p in mail.iter_attachments()}
+    assert set(parts) == {"rota.pdf", "dog photo.jpg"}
+    assert parts["rota.pdf"].get_content_type() == "application/pdf"
+    assert parts["rota.pdf"].get_content() == pdf.read_bytes()
+    assert parts["dog photo.jpg"].get_content_type() == "image/jpeg"
+    assert parts["dog photo.jpg"].get_content() == photo.read_bytes()
+    (view,) = get_messages(services.engine, [first])
+    assert view.deliveries[0].status is DeliveryStatus.SENT
+    assert view.deliveries[0].provider_id == mail["Message-ID"]
+
+
+async def test_refused_recipient_fails_with_the_reason(services: Services, smtp_server: SmtpServer) -> None:
+    services = _smtp(services, smtp_server)
+    smtp_server.handler.refuse.add("sam@example.com")
+    sam = find_staff(services.engine, "sam@example.com")
+    message_id = queue_outgoing(services, staff=sam, body="hello")
+    await make_worker(services.settings, services.engine).drain()
+    status, error = _statuses(services, message_id)["email"]
+    assert status == "failed"
+    assert error is not None and "recipient refused" in error and "550" in error
+
+
+async def test_deferred_recipient_is_retried_with_the_same_message_id(services: Services, smtp_server: SmtpServer) -> None:
+    services = _smtp(services, smtp_server)
+    smtp_server.handler.defer["sam@example.com"] = 1
+    sam = find_staff(services.engine, "sam@example.com")
+    message_id = queue_outgoing(services, staff=sam, body="hello")
+    worker = make_worker(services.settings, services.engine)
+    await worker.run_once()
+    status, error = _statuses(services, message_id)["email"]
+    assert status == "queued" and error is not None and "451" in error
+    # Not due yet: the backoff holds it back.
+    assert await worker.run_once() == 0
+    # Once due, the retry goes through.
+    later = utcnow() + timedelta(seconds=5)
+    claimed = outbox.claim_due_deliveries(services.engine, services.settings.attachments_dir, owner=worker.owner, now=later)
+    assert [c.attempt for c in claimed] == [2]
+    for item in claimed:
+        worker._record(item, await worker.transports[Channel.EMAIL].send(item))
+    assert _statuses(services, message_id)["email"] == ("sent", None)
+    (mail,) = smtp_server.handler.wait_for(1)
+    assert mail["Message-ID"] == f"<staff-feed.{message_id}.{claimed[0].delivery_id}@test.example>"
+
+
+async def test_server_down_is_transient_and_nothing_fails(services: Services) -> None:
+    server = SmtpServer()  # not started yet
+    services = _smtp(services, server)
+    sam = find_staff(services.engine, "sam@example.com")
+    message_id = queue_outgoing(services, staff=sam, body="while the server was down")
+    worker = make_worker(services.settings, services.engine)
+    await worker.run_once()
+    status, error = _statuses(services, message_id)["email"]
+    assert status == "queued" and error is not None and "SMTP unreachable" in error
+    server.start()
+    try:
+        later = utcnow() + timedelta(minutes=5)
+        for item in outbox.claim_due_deliveries(services.engine, services.attachments.root, owner=worker.owner, now=later):
+            worker._record(item, await worker.transports[Channel.EMAIL].send(item))
+        await worker.transports[Channel.EMAIL].close()
+        assert _statuses(services, message_id)["email"] == ("sent", None)
+        assert len(server.handler.wait_for(1)) == 1
+    finally:
+        server.stop()
+
+
+async def test_attempts_run_out_then_failed(services: Services) -> None:
+    server = SmtpServer()  # never started: every attempt is a connection error
+    services = _smtp(services, server)
+    sam = find_staff(services.engine, "sam@example.com")
+    message_id = queue_outgoing(services, staff=sam, body="x")
+    worker = make_worker(services.settings, services.engine)
+    worker.policy = RetryPolicy(max_attempts=2, backoff_s=0.01)
+    now = utcnow()
+    for step in range(2):
+        for item in outbox.claim_due_deliveries(
+            services.engine, services.attachments.root, owner=worker.owner, now=now + timedelta(minutes=step)
+        ):
+            worker._record(item, await worker.transports[Channel.EMAIL].send(item))
+    status, error = _statuses(services, message_id)["email"]
+    assert status == "failed"
+    assert error is not None and error.startswith("gave up after 2 attempts: SMTP unreachable")
+
+
+async def test_smtp_auth_and_secret_never_stored(services: Services, tmp_path: Path) -> None:
+    server = SmtpServer(username="dispatch", password="s3cret-pa55word").start()
+    try:
+        from pydantic import SecretStr
+
+        services = _smtp(services, server, username="dispatch", password=SecretStr("s3cret-pa55word"))
+        sam = find_staff(services.engine, "sam@example.com")
+        message_id = queue_outgoing(services, staff=sam, body="authenticated")
+        await make_worker(services.settings, services.engine).drain()
+        assert _statuses(services, message_id)["email"] == ("sent", None)
+        assert server.handler.logins == [("dispatch", "s3cret-pa55word")]
+    finally:
+        server.stop()
+    services.engine.dispose()
+    for path in services.settings.data_dir.rglob("*"):
+        if path.is_file():
+            assert b"s3cret-pa55word" not in path.read_bytes(), path
+
+
+async def test_wrong_smtp_password_is_retried_not_lost(services: Services) -> None:
+    server = SmtpServer(username="dispatch", password="right").start()
+    try:
+        from pydantic import SecretStr
+
+        services = _smtp(services, server, username="dispatch", password=SecretStr("wrong"))
+        sam = find_staff(services.engine, "sam@example.com")
+        message_id = queue_outgoing(services, staff=sam, body="x")
+        await make_worker(services.settings, services.engine).run_once()
+        status, error = _statuses(services, message_id)["email"]
+        assert status == "queued" and error is not None and "SMTP" in error
+    finally:
+        server.stop()
+
+
+def test_two_claimers_never_share_a_delivery(services: Services) -> None:
+    sam = find_staff(services.engine, "sam@example.com")
+    for n in range(20):
+        queue_outgoing(services, staff=sam, body=f"m{n}")
+    root = services.attachments.root
+    a = outbox.claim_due_deliveries(services.engine, root, owner="a", limit=12)
+    b = outbox.claim_due_deliveries(services.engine, root, owner="b", limit=12)
+    ids_a = {c.delivery_id for c in a}
+    ids_b = {c.delivery_id for c in b}
+    assert len(ids_a) == 12 and len(ids_b) == 8 and not ids_a & ids_b
+    # b cannot record a result for a's delivery.
+    some = next(iter(ids_a))
+    assert outbox.record_sent(services.engine, some, "b", "x") is False
+    assert outbox.record_sent(services.engine, some, "a", "x") is True
+
+
+def test_expired_lease_is_claimable_again(services: Services) -> None:
+    sam = find_staff(services.engine, "sam@example.com")
+    queue_outgoing(services, staff=sam, body="m")
+    root = services.attachments.root
+    (first,) = outbox.claim_due_deliveries(services.engine, root, owner="crashed", lease_s=30)
+    assert outbox.claim_due_deliveries(services.engine, root, owner="other") == []
+    later = utcnow() + timedelta(seconds=31)
+    (again,) = outbox.claim_due_deliveries(services.engine, root, owner="other", now=later)
+    assert again.delivery_id == first.delivery_id and again.attempt == 2
+    assert outbox.record_sent(services.engine, first.delivery_id, "crashed", "late") is False
+
+
+def test_status_moves_forward_only() -> None:
+    S = DeliveryStatus
+    assert can_move(S.QUEUED, S.SENDING) and can_move(S.SENDING, S.SENT) and can_move(S.SENT, S.DELIVERED)
+    assert can_move(S.SENDING, S.QUEUED)  # a retry
+    assert not can_move(S.DELIVERED, S.SENT)
+    assert not can_move(S.FAILED, S.SENT)
+    assert not can_move(S.SENT, S.SENDING)
+
+
+def test_retry_policy_backs_off_with_jitter() -> None:
+    import random
+
+    policy = RetryPolicy(max_attempts=4, backoff_s=10)
+    now = utcnow()
+    rng = random.Random(1)
+    delays = [(policy.next_attempt(n, now, rng) - now).total_seconds() for n in (1, 2, 3)]  # type: ignore[operator]
+    assert 5 <= delays[0] <= 10 and 10 <= delays[1] <= 20 and 20 <= delays[2] <= 40
+    assert policy.next_attempt(4, now) is None
+
+
+def test_attachment_store_is_content_addressed(services: Services, tmp_path: Path) -> None:
+    source = tmp_path / "a.txt"
+    source.write_bytes(b"same bytes")
+    one = services.attachments.put(source)
+    two = services.attachments.put(source)
+    assert one == two
+    assert one.sha256 == hashlib.sha256(b"same bytes").hexdigest()
+    assert services.attachments.path_of(one.relative_path).read_bytes() == b"same bytes"
+    assert not list(services.attachments.root.glob(".incoming-*"))
+
+
