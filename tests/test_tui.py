@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 
 from rich.console import Console
+from textual import events
 from textual.pilot import Pilot
 
 from staff_feed_tui.services import Services, queue_outgoing
@@ -119,6 +120,17 @@ async def test_keys_typed_straight_after_moving_land_with_the_new_staff_member(s
         await pilot.press("j", "j", "i", *"hello sam")
         assert app.screen.query_one(StaffList).current.name == "Sam Okafor"  # type: ignore[union-attr]
         assert app.screen.query_one(Composer).text == "hello sam"
+
+
+async def test_a_burst_of_keys_after_i_lands_in_the_composer(services: Services) -> None:
+    """Over a slow link `i` and the first words arrive in one read; none of them may be lost."""
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        for char in "ihello":
+            app.post_message(events.Key(char, char))
+        composer = app.screen.query_one(Composer)
+        await wait_for(pilot, lambda: composer.text == "hello", "the burst in the composer")
 
 
 async def test_help_lists_every_binding(services: Services) -> None:

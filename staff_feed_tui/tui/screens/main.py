@@ -35,7 +35,9 @@ class MainScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+n", "next_staff", "Next staff", priority=True),
         Binding("ctrl+p", "prev_staff", "Prev staff", priority=True),
-        Binding("i", "write", "Write"),
+        # Priority, so the app handles `i` the moment it arrives: keys typed right after it (one burst over a slow
+        # link) then reach the composer instead of queueing behind it on the widget that had focus.
+        Binding("i", "write", "Write", priority=True),
         Binding("tab", "app.focus_next", "Next pane", show=False),
     ]
 
@@ -187,6 +189,11 @@ class MainScreen(Screen[None]):
             )
             self.app.log.error(f"worker {event.worker.name} failed: {error!r}")
             self.notify(f"Could not {what}: {safe_line(str(error))[:200]}", severity="error", timeout=8)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "write" and isinstance(self.focused, Composer):
+            return False  # an `i` typed in the composer is a letter
+        return True
 
     # ---- actions ----------------------------------------------------------------------------------------------
 

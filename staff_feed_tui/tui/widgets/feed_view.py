@@ -113,6 +113,9 @@ class FeedView(ScrollView, can_focus=True):
         self._staff_name = ""
         self._cache: OrderedDict[tuple[object, ...], list[Strip]] = OrderedDict()
         self._width = 0
+        # Whether the view follows the newest message. Kept from scroll events rather than measured in
+        # set_messages, because a scroll to the end queued by an earlier load may not have happened yet.
+        self._pinned = True
         self.empty_hint = "No messages yet. Write one below and press Enter to send."
 
     # ---- data -------------------------------------------------------------------------------------------------
@@ -130,7 +133,7 @@ class FeedView(ScrollView, can_focus=True):
 
         A view that was at the bottom follows new messages down; one scrolled up stays put on the same message.
         """
-        at_bottom = self.scroll_offset.y >= self.max_scroll_y
+        at_bottom = self._pinned
         selected_id = None if reset or self.selected is None else self.selected.id
         anchor = self._anchor()
         self._messages = list(messages)
@@ -143,6 +146,7 @@ class FeedView(ScrollView, can_focus=True):
             self._cursor = ids.index(selected_id) if selected_id in ids else (len(ids) - 1 if ids else None)
         # The new virtual size applies on the next refresh; scroll once it has.
         if reset or at_bottom:
+            self._pinned = True
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         elif anchor is not None:
             self.call_after_refresh(self._restore, anchor)
@@ -169,6 +173,10 @@ class FeedView(ScrollView, can_focus=True):
     def rendered_lines(self) -> list[str]:
         """Every laid-out line as plain text, cursor gutter excluded (for tests and copying)."""
         return [line.strip.text for line in self._lines]
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._pinned = new_value >= self.max_scroll_y
 
     # ---- layout -----------------------------------------------------------------------------------------------
 
