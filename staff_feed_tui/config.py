@@ -54,6 +54,8 @@ class EmailSettings(BaseModel):
     # Total size of a message's attachments when sent by email.
     max_attachment_bytes: int = 20 * 1024 * 1024
     timeout_s: float = 30.0
+    # A CA bundle for a server with a private certificate; certificates are always validated.
+    ca_file: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -75,6 +77,7 @@ class SmsSettings(BaseModel):
     messaging_service_sid: str | None = None
     api_base_url: str | None = None
     status_callback: bool = False
+    timeout_s: float = 30.0
 
     @model_validator(mode="before")
     @classmethod

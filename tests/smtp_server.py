@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
+from pathlib import Path
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -57,10 +60,20 @@ class Recorder:
 
 
 class SmtpServer:
-    def __init__(self, *, username: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        starttls: ssl.SSLContext | None = None,
+        port: int | None = None,
+    ) -> None:
         self.handler = Recorder()
-        self.port = free_port()
+        self.port = port or free_port()
         self._credentials = (username, password)
+        self._tls = tls
+        self._starttls = starttls
         self._controller: Controller | None = None
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
@@ -71,9 +84,13 @@ class SmtpServer:
         return AuthResult(success=False, handled=False)
 
     def start(self) -> SmtpServer:
-        kwargs = {}
+        kwargs: dict[str, object] = {}
         if self._credentials[0]:
             kwargs = {"authenticator": self._authenticate, "auth_require_tls": False, "auth_required": True}
+        if self._starttls is not None:
+            kwargs.update(tls_context=self._starttls, require_starttls=True)
+        if self._tls is not None:
+            kwargs["ssl_context"] = self._tls
         self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
         self._controller.start()
         return self
@@ -82,3 +99,25 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+def make_certificates(directory: Path) -> tuple[Path, ssl.SSLContext]:
+    """A throwaway CA and a server certificate for 127.0.0.1, made with the openssl command.
+
+    Returns the CA file (for the client to trust) and a server-side SSL context.
+    """
+    ca_key, ca_crt = directory / "ca.key", directory / "ca.crt"
+    key, csr, crt, ext = directory / "server.key", directory / "server.csr", directory / "server.crt", directory / "ext"
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca_crt),
+            "-days", "2", "-subj", "/CN=staff-feed test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key), "-CAcreateserial",
+            "-out", str(crt), "-days", "2", "-extfile", str(ext))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(crt, key)
+    return ca_crt, context

@@ -162,3 +162,39 @@ async def test_message_from_another_process_appears(services: Services) -> None:
         )
         await wait_for(pilot, lambda: "written by another process" in feed_text(pilot), "the other process's message")
         assert "→ sent by sam" in feed_text(pilot)
+
+
+async def test_retry_a_failed_delivery_and_cancel_a_queued_one(services: Services) -> None:
+    from staff_feed_tui.store import outbox
+
+    dana = find_staff(services.engine, "dana@example.com")
+    failed_id = queue_outgoing(services, staff=dana, body="will fail first")
+    (claimed,) = outbox.claim_due_deliveries(services.engine, services.attachments.root, owner="test")
+    outbox.record_failed(services.engine, claimed.delivery_id, "test", "550 mailbox unavailable")
+    queue_outgoing(services, staff=dana, body="cancel me")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        await wait_for(pilot, lambda: "email: FAILED (550 mailbox unavailable)" in feed_text(pilot), "the failure")
+        feed = app.screen.query_one(FeedView)
+        await pilot.press("tab")  # staff list -> feed
+        assert app.focused is feed
+        assert feed.selected is not None and feed.selected.body == "cancel me"
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "email: cancelled" in feed_text(pilot), "the cancelled delivery")
+        await pilot.press("k")
+        assert feed.selected is not None and feed.selected.id == failed_id
+        await pilot.press("R")
+        await wait_for(pilot, lambda: "FAILED" not in feed_text(pilot), "the retried delivery")
+        assert "email: queued" in feed_text(pilot)
+        await pilot.press("R")  # nothing failed any more: a sentence, not a change
+        await wait_for(pilot, lambda: any("Nothing to retry" in str(n.message) for n in app._notifications),
+                       "the nothing-to-retry notice")
+
+
+async def test_worker_state_is_shown(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        state = app.screen.query_one("#worker-state")
+        await wait_for(pilot, lambda: "delivery: idle" in str(state.render()), "the worker state")

@@ -255,3 +255,34 @@ def test_attachment_store_is_content_addressed(services: Services, tmp_path: Pat
     assert not list(services.attachments.root.glob(".incoming-*"))
 
 
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tests.smtp_server import make_certificates
+
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_smtp_over_tls_validates_the_certificate(services: Services, certificates, security: str) -> None:  # type: ignore[no-untyped-def]
+    ca_file, server_context = certificates
+    kind = {"starttls": "starttls", "tls": "tls"}[security]
+    server = SmtpServer(**{kind: server_context}).start()
+    try:
+        trusted = _smtp(services, server, security=security, ca_file=str(ca_file))
+        sam = find_staff(trusted.engine, "sam@example.com")
+        message_id = queue_outgoing(trusted, staff=sam, body="over TLS")
+        await make_worker(trusted.settings, trusted.engine).drain()
+        assert _statuses(trusted, message_id)["email"] == ("sent", None)
+        assert server.handler.wait_for(1)[0].get_body(("plain",)).get_content().strip() == "over TLS"  # type: ignore[union-attr]
+
+        # Without our CA the certificate is not trusted: nothing is sent, and the delivery waits to be retried.
+        untrusted = _smtp(services, server, security=security)
+        message_id = queue_outgoing(untrusted, staff=sam, body="must not go out")
+        await make_worker(untrusted.settings, untrusted.engine).run_once()
+        status, error = _statuses(untrusted, message_id)["email"]
+        assert status == "queued" and error is not None and "certificate" in error.lower()
+        assert len(server.handler.messages) == 1
+    finally:
+        server.stop()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 from sqlalchemy import Engine
 
 from staff_feed_tui.config import Settings
+from staff_feed_tui.core.media_token import make_media_token
 from staff_feed_tui.core.types import Channel
 from staff_feed_tui.delivery.email import build_email
 from staff_feed_tui.delivery.results import RetryPolicy, Transport
 from staff_feed_tui.delivery.worker import OutboxWorker
+from staff_feed_tui.store.outbox import OutgoingFile
 
 
 def email_transport(settings: Settings) -> Transport:
@@ -29,6 +32,11 @@ def email_transport(settings: Settings) -> Transport:
         return FileEmailTransport(settings.outbox_dir, build)
     from staff_feed_tui.delivery.transports.smtp import SmtpTransport
 
+    context = None
+    if email.ca_file:
+        import ssl
+
+        context = ssl.create_default_context(cafile=email.ca_file)
     return SmtpTransport(
         host=email.host,
         port=email.effective_port,
@@ -37,6 +45,7 @@ def email_transport(settings: Settings) -> Transport:
         password=email.password.get_secret_value() if email.password else None,
         build=build,
         timeout_s=email.timeout_s,
+        tls_context=context,
     )
 
 
@@ -48,7 +57,35 @@ def sms_transport(settings: Settings) -> Transport | None:
         from staff_feed_tui.delivery.transports.file import FileSmsTransport
 
         return FileSmsTransport(settings.outbox_dir, settings.sms.from_number or settings.company.sms_number)
-    return None
+    sms = settings.sms
+    if not sms.account_sid or sms.auth_token is None:
+        return None  # doctor reports it; texts wait in the outbox until a worker with credentials runs
+    from staff_feed_tui.delivery.transports.twilio_sms import TwilioSmsTransport
+
+    gateway = settings.gateway
+    public = gateway.public_url.rstrip("/") if gateway.public_url else None
+    media_url = None
+    if public and gateway.media_secret is not None:
+        media_url = partial(
+            signed_media_url, public, gateway.media_secret.get_secret_value().encode(), gateway.media_ttl_s
+        )
+    return TwilioSmsTransport(
+        account_sid=sms.account_sid,
+        auth_token=sms.auth_token.get_secret_value(),
+        from_number=sms.from_number or settings.company.sms_number,
+        messaging_service_sid=sms.messaging_service_sid,
+        api_base_url=sms.api_base_url,
+        status_callback_url=f"{public}/twilio/status" if sms.status_callback and public else None,
+        media_url=media_url,
+        rate_per_s=settings.delivery.sms_rate_per_s,
+        timeout_s=sms.timeout_s,
+    )
+
+
+def signed_media_url(public_url: str, secret: bytes, ttl_s: int, file: OutgoingFile) -> str:
+    """A `/media/<token>` URL under the gateway's public URL, valid for `ttl_s` seconds."""
+    token = make_media_token(secret, file.attachment_id, int(time.time()) + ttl_s)
+    return f"{public_url}/media/{token}"
 
 
 def make_worker(settings: Settings, engine: Engine, *, owner: str | None = None) -> OutboxWorker:

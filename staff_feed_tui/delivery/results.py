@@ -22,6 +22,8 @@ class SendResult:
     outcome: Outcome
     provider_id: str | None = None
     error: str | None = None
+    # The provider says the staff member opted out (Twilio 21610): the worker records it on the staff member.
+    opted_out: bool = False
 
     @classmethod
     def sent(cls, provider_id: str | None) -> SendResult:
@@ -32,12 +34,17 @@ class SendResult:
         return cls(Outcome.TRANSIENT, error=error)
 
     @classmethod
-    def permanent(cls, error: str) -> SendResult:
-        return cls(Outcome.PERMANENT, error=error)
+    def permanent(cls, error: str, *, opted_out: bool = False) -> SendResult:
+        return cls(Outcome.PERMANENT, error=error, opted_out=opted_out)
 
 
 class Transport(Protocol):
-    """Sends one channel's deliveries. `open` and `close` bracket a batch, so a connection can be reused."""
+    """Sends one channel's deliveries. `open` and `close` bracket a batch, so a connection can be reused.
+
+    `concurrency` is how many sends of a batch may be in flight at once (1 for SMTP's single connection).
+    """
+
+    concurrency: int
 
     async def open(self) -> None: ...
 

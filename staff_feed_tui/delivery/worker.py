@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from staff_feed_tui.core.types import Channel
+from staff_feed_tui.core.types import Channel, DeliveryStatus
 from staff_feed_tui.delivery.results import Outcome, RetryPolicy, SendResult, Transport
 from staff_feed_tui.store import outbox
 from staff_feed_tui.store.changes import SqliteChangeFeed
@@ -28,6 +28,7 @@ from staff_feed_tui.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
+FLUSH_EVERY_S = 0.2  # how often results of a running batch are written back
 IDLE_POLL_S = 0.05  # data_version check while idle: microseconds each, and it bounds enqueue-to-send latency
 MAX_IDLE_S = 1.0
 
@@ -44,6 +45,7 @@ class WorkerState:
     sent: int = 0
     failed: int = 0
     retried: int = 0
+    last_error: str | None = None
 
 
 class OutboxWorker:
@@ -83,15 +85,36 @@ class OutboxWorker:
         by_channel: dict[Channel, list[outbox.ClaimedDelivery]] = {}
         for item in claimed:
             by_channel.setdefault(item.channel, []).append(item)
-        for channel, items in by_channel.items():
-            transport = self.transports[channel]
-            await transport.open()
-            try:
-                for item in items:
-                    result = await self._send_one(transport, item)
-                    self._record(item, result)
-            finally:
-                await transport.close()
+        pending: list[outbox.Result] = []
+        loop = asyncio.get_running_loop()
+        last_flush = loop.time()
+
+        def flush() -> None:
+            nonlocal last_flush
+            batch, pending[:] = list(pending), []
+            outbox.record_results(self.engine, self.owner, batch)
+            last_flush = loop.time()
+
+        async def send(transport: Transport, item: outbox.ClaimedDelivery, gate: asyncio.Semaphore) -> None:
+            async with gate:
+                result = await self._send_one(transport, item)
+            pending.append(self._result(item, result))
+            # Results are written in groups, one transaction each, so the feed still sees progress on a slow
+            # server. A crash loses at most the unwritten group: those are sent again once their lease runs out.
+            if loop.time() - last_flush >= FLUSH_EVERY_S:
+                flush()
+
+        try:
+            for channel, items in by_channel.items():
+                transport = self.transports[channel]
+                await transport.open()
+                try:
+                    gate = asyncio.Semaphore(max(1, transport.concurrency))
+                    await asyncio.gather(*(send(transport, item, gate) for item in items))
+                finally:
+                    await transport.close()
+        finally:
+            flush()
         return len(claimed)
 
     async def drain(self) -> int:
@@ -123,10 +146,11 @@ class OutboxWorker:
         due = outbox.next_due_at(self.engine, channels=list(self.transports))
         now = utcnow()
         wait = MAX_IDLE_S if due is None else max(0.0, min(MAX_IDLE_S, (due - now).total_seconds()))
-        if due is not None and due > now and self.state.retried:
-            self.state.text = f"retrying, next in {int((due - now).total_seconds()) + 1} s"
-        elif due is None:
+        if due is not None and due > now and self.state.last_error:
+            self.state.text = f"retrying, next in {int((due - now).total_seconds()) + 1} s: {self.state.last_error}"
+        else:
             self.state.text = "idle"
+            self.state.last_error = None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while not stop.is_set() and loop.time() < deadline:
@@ -141,20 +165,27 @@ class OutboxWorker:
             log.exception("transport %s raised on delivery %s", item.channel.value, item.delivery_id)
             return SendResult.transient(f"{type(exc).__name__}: {exc}")
 
-    def _record(self, item: outbox.ClaimedDelivery, result: SendResult, now: datetime | None = None) -> None:
+    def _result(self, item: outbox.ClaimedDelivery, result: SendResult, now: datetime | None = None) -> outbox.Result:
+        """Turn a transport's answer into what the outbox records, applying the retry policy."""
         now = now or utcnow()
         if result.outcome is Outcome.SENT:
-            outbox.record_sent(self.engine, item.delivery_id, self.owner, result.provider_id)
             self.state.sent += 1
-            return
+            return outbox.Result(item.delivery_id, DeliveryStatus.SENT, provider_id=result.provider_id)
         error = result.error or "unknown error"
         if result.outcome is Outcome.TRANSIENT:
             retry_at = self.policy.next_attempt(item.attempt, now)
             if retry_at is not None:
-                outbox.record_retry(self.engine, item.delivery_id, self.owner, error, retry_at)
                 self.state.retried += 1
-                self.state.text = f"retrying: {error}"
-                return
+                self.state.last_error = error
+                return outbox.Result(item.delivery_id, DeliveryStatus.QUEUED, error=error, next_attempt_at=retry_at)
             error = f"gave up after {item.attempt} attempts: {error}"
-        outbox.record_failed(self.engine, item.delivery_id, self.owner, error)
         self.state.failed += 1
+        return outbox.Result(
+            item.delivery_id,
+            DeliveryStatus.FAILED,
+            error=error,
+            opted_out_staff_id=item.staff_id if result.opted_out else None,
+        )
+
+    def _record(self, item: outbox.ClaimedDelivery, result: SendResult) -> None:
+        outbox.record_results(self.engine, self.owner, [self._result(item, result)])

@@ -22,6 +22,7 @@ from staff_feed_tui.store.models import Attachment, Delivery, Dispatcher, Messag
 
 @dataclass(frozen=True, slots=True)
 class OutgoingFile:
+    attachment_id: int
     filename: str
     mime_type: str
     size: int
@@ -101,7 +102,7 @@ def claim_due_deliveries(
             select(Attachment).where(col(Attachment.message_id).in_(message_ids)).order_by(col(Attachment.id))
         ):
             files.setdefault(a.message_id, []).append(
-                OutgoingFile(a.filename, a.mime_type, a.size, attachments_root / a.stored_path)
+                OutgoingFile(a.id, a.filename, a.mime_type, a.size, attachments_root / a.stored_path)  # type: ignore[arg-type]
             )
         author_ids = {m.author_id for _, m, _ in rows if m.author_id}
         authors = {d.id: d.name for d in session.exec(select(Dispatcher).where(col(Dispatcher.id).in_(author_ids)))}
@@ -124,37 +125,113 @@ def claim_due_deliveries(
         ]
 
 
-def _finish(
-    engine: Engine, delivery_id: int, owner: str, *, status: DeliveryStatus, now: datetime | None = None, **values: object
-) -> bool:
-    """Write a result if `owner` still holds the lease. Returns False when the lease was lost."""
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What became of one claimed delivery, to be written back."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    provider_id: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    opted_out_staff_id: int | None = None
+
+
+def record_results(engine: Engine, owner: str, results: Sequence[Result], now: datetime | None = None) -> int:
+    """Write many results in one transaction; each only while `owner` still holds its lease.
+
+    Returns how many were written (a result for a lease that ran out and was taken over is dropped).
+    """
+    if not results:
+        return 0
     now = now or utcnow()
+    written = 0
     with write_session(engine) as session:
-        row = session.get(Delivery, delivery_id)
-        if row is None or row.lease_owner != owner or row.status != DeliveryStatus.SENDING.value:
-            return False
-        row.status = status.value
-        row.updated_at = now
-        row.lease_owner = None
-        row.lease_until = None
-        for key, value in values.items():
-            setattr(row, key, value)
-        session.add(row)
-    return True
+        rows = {
+            d.id: d
+            for d in session.exec(select(Delivery).where(col(Delivery.id).in_([r.delivery_id for r in results])))
+        }
+        for result in results:
+            row = rows.get(result.delivery_id)
+            if row is None or row.lease_owner != owner or row.status != DeliveryStatus.SENDING.value:
+                continue
+            row.status = result.status.value
+            row.updated_at = now
+            row.lease_owner = None
+            row.lease_until = None
+            if result.status is DeliveryStatus.SENT:
+                row.provider_id = result.provider_id
+                row.last_error = None
+            else:
+                row.last_error = result.error
+            if result.next_attempt_at is not None:
+                row.next_attempt_at = result.next_attempt_at
+            session.add(row)
+            written += 1
+            if result.opted_out_staff_id is not None:
+                staff = session.get(Staff, result.opted_out_staff_id)
+                if staff is not None and not staff.sms_opted_out:
+                    staff.sms_opted_out = True
+                    staff.sms_opted_out_at = now
+                    session.add(staff)
+    return written
 
 
 def record_sent(engine: Engine, delivery_id: int, owner: str, provider_id: str | None) -> bool:
-    return _finish(engine, delivery_id, owner, status=DeliveryStatus.SENT, provider_id=provider_id, last_error=None)
+    return record_results(engine, owner, [Result(delivery_id, DeliveryStatus.SENT, provider_id=provider_id)]) == 1
 
 
 def record_retry(engine: Engine, delivery_id: int, owner: str, error: str, next_attempt_at: datetime) -> bool:
-    return _finish(
-        engine, delivery_id, owner, status=DeliveryStatus.QUEUED, last_error=error, next_attempt_at=next_attempt_at
-    )
+    result = Result(delivery_id, DeliveryStatus.QUEUED, error=error, next_attempt_at=next_attempt_at)
+    return record_results(engine, owner, [result]) == 1
 
 
 def record_failed(engine: Engine, delivery_id: int, owner: str, error: str) -> bool:
-    return _finish(engine, delivery_id, owner, status=DeliveryStatus.FAILED, last_error=error)
+    return record_results(engine, owner, [Result(delivery_id, DeliveryStatus.FAILED, error=error)]) == 1
+
+
+class DeliveryStateError(ValueError):
+    """A retry or a cancel that the delivery's current state does not allow, worded for a dispatcher."""
+
+
+def retry_delivery(engine: Engine, delivery_id: int, now: datetime | None = None) -> None:
+    """A dispatcher's retry of a failed delivery: queued again, due now, with a fresh count of attempts."""
+    now = now or utcnow()
+    with write_session(engine) as session:
+        row = session.get(Delivery, delivery_id)
+        if row is None:
+            raise DeliveryStateError("that delivery no longer exists")
+        if row.status != DeliveryStatus.FAILED.value:
+            raise DeliveryStateError(f"only a failed delivery can be retried; this one is {row.status}")
+        row.status = DeliveryStatus.QUEUED.value
+        row.attempts = 0
+        row.next_attempt_at = now
+        row.updated_at = now
+        session.add(row)
+
+
+def cancel_delivery(engine: Engine, delivery_id: int, now: datetime | None = None) -> None:
+    """Cancel a delivery that no worker has taken yet. One being sent cannot be called back."""
+    now = now or utcnow()
+    with write_session(engine) as session:
+        row = session.get(Delivery, delivery_id)
+        if row is None:
+            raise DeliveryStateError("that delivery no longer exists")
+        if row.status != DeliveryStatus.QUEUED.value:
+            raise DeliveryStateError(f"only a queued delivery can be cancelled; this one is {row.status}")
+        row.status = DeliveryStatus.CANCELLED.value
+        row.last_error = None
+        row.updated_at = now
+        session.add(row)
+
+
+def outbox_counts(engine: Engine) -> dict[str, int]:
+    """How many deliveries are in each unfinished state, for a status indicator."""
+    with read_session(engine) as session:
+        rows = session.execute(
+            text("SELECT status, count(*) FROM delivery WHERE status IN ('queued', 'sending') GROUP BY status")
+        ).all()
+        return {status: count for status, count in rows}
 
 
 def next_due_at(engine: Engine, channels: Sequence[Channel] = (Channel.EMAIL, Channel.SMS)) -> datetime | None:

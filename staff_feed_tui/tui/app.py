@@ -49,7 +49,9 @@ class StaffFeedApp(App[int]):
         super().__init__()
         self.services = services
         self.clock = clock
-        self._embedded = services.settings.delivery.embedded_worker if embedded_worker is None else embedded_worker
+        self.embedded_worker = (
+            services.settings.delivery.embedded_worker if embedded_worker is None else embedded_worker
+        )
         self._worker_stop = threading.Event()
         self._worker_thread: threading.Thread | None = None
         self.outbox_worker: OutboxWorker | None = None
@@ -66,7 +68,7 @@ class StaffFeedApp(App[int]):
         self.call_after_refresh(self._start_worker)
 
     def _start_worker(self) -> None:
-        if self._embedded:
+        if self.embedded_worker:
             from staff_feed_tui.delivery.factory import make_worker
 
             self.outbox_worker = make_worker(self.services.settings, self.services.engine)

@@ -16,6 +16,8 @@ from staff_feed_tui.store.outbox import ClaimedDelivery
 
 
 class FileEmailTransport:
+    concurrency = 1
+
     def __init__(self, outbox_dir: Path, build: Callable[[ClaimedDelivery], EmailMessage]) -> None:
         self.directory = outbox_dir / "email"
         self._build = build
@@ -39,6 +41,8 @@ class FileEmailTransport:
 
 
 class FileSmsTransport:
+    concurrency = 1
+
     def __init__(self, outbox_dir: Path, from_number: str | None) -> None:
         self.path = outbox_dir / "sms.jsonl"
         self._from = from_number

@@ -14,6 +14,8 @@ from staff_feed_tui.store.outbox import ClaimedDelivery
 
 
 class SmtpTransport:
+    concurrency = 1  # one connection, one conversation at a time
+
     def __init__(
         self,
         *,

@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 from staff_feed_tui.core.draft import DraftError
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.texting import sms_unavailable_reason
-from staff_feed_tui.core.types import StaffView
+from staff_feed_tui.core.types import DeliveryStatus, StaffView
 from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.feed import feed_page
 from staff_feed_tui.store.staff import list_staff
@@ -49,7 +49,9 @@ class MainScreen(Screen[None]):
         self._drafts: dict[int, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static(id="topbar")
+        with Horizontal(id="topbar"):
+            yield Static(id="identity")
+            yield Static(id="worker-state")
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield Static("Staff", id="staff-title", classes="pane-title")
@@ -65,12 +67,21 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         services = self.app.services
         company = safe_line(services.settings.company.name)
-        self.query_one("#topbar", Static).update(
+        self.query_one("#identity", Static).update(
             Text.assemble(("staff-feed", "bold"), f"  {company}  ·  dispatcher: {safe_line(services.dispatcher)}")
         )
         self.query_one("#composer-error", Static).display = False
         self.query_one(StaffList).focus()
         self.load_staff()
+        self.set_interval(0.5, self._show_worker_state)
+
+    def _show_worker_state(self) -> None:
+        worker = self.app.outbox_worker
+        if worker is None:
+            text = "delivery: external worker" if not self.app.embedded_worker else "delivery: starting"
+        else:
+            text = f"delivery: {worker.state.text}"
+        self.query_one("#worker-state", Static).update(Text(safe_line(text)[:80], no_wrap=True, overflow="ellipsis"))
 
     # ---- loading ----------------------------------------------------------------------------------------------
 
@@ -176,6 +187,41 @@ class MainScreen(Screen[None]):
         label.update(Text(text or ""))
         label.display = bool(text)
 
+    @on(FeedView.RetryRequested)
+    def _retry_requested(self, event: FeedView.RetryRequested) -> None:
+        failed = [d for d in event.message.deliveries if d.status is DeliveryStatus.FAILED]
+        if not failed:
+            self.notify("Nothing to retry: no delivery of this message has failed.", timeout=4)
+            return
+        self.change_deliveries([d.id for d in failed], "retry")
+
+    @on(FeedView.CancelRequested)
+    def _cancel_requested(self, event: FeedView.CancelRequested) -> None:
+        queued = [d for d in event.message.deliveries if d.status is DeliveryStatus.QUEUED]
+        if not queued:
+            self.notify("Nothing to cancel: only a delivery still queued can be cancelled.", timeout=4)
+            return
+        self.change_deliveries([d.id for d in queued], "cancel")
+
+    @work(thread=True, exit_on_error=False, group="deliveries")
+    def change_deliveries(self, delivery_ids: list[int], how: str) -> None:
+        from staff_feed_tui.store.outbox import DeliveryStateError, cancel_delivery, retry_delivery
+
+        change = retry_delivery if how == "retry" else cancel_delivery
+        done = 0
+        problems = []
+        for delivery_id in delivery_ids:
+            try:
+                change(self.app.services.engine, delivery_id)
+                done += 1
+            except (DeliveryStateError, DatabaseBusy) as exc:
+                problems.append(str(exc))
+        words = {"retry": "queued again", "cancel": "cancelled"}[how]
+        if done:
+            self.app.call_from_thread(self.notify, f"{done} deliver{'y' if done == 1 else 'ies'} {words}.", timeout=3)
+        for problem in problems:
+            self.app.call_from_thread(self.notify, f"Not done: {problem}", severity="warning", timeout=6)
+
     @on(Composer.Left)
     def _left(self, _: Composer.Left) -> None:
         self.set_focus(self.query_one(FeedView))
@@ -184,7 +230,8 @@ class MainScreen(Screen[None]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
-            what = {"staff": "load the staff list", "feed": "load the feed", "send": "send"}.get(
+            what = {"staff": "load the staff list", "feed": "load the feed", "send": "send",
+                    "deliveries": "change the delivery"}.get(
                 event.worker.group, "finish a task"
             )
             self.app.log.error(f"worker {event.worker.name} failed: {error!r}")

@@ -53,6 +53,8 @@ class FeedView(ScrollView, can_focus=True):
         Binding("G,end", "last", "Newest", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("R", "retry", "Retry failed"),
+        Binding("x", "cancel", "Cancel queued"),
     ]
 
     COMPONENT_CLASSES = {
@@ -95,6 +97,18 @@ class FeedView(ScrollView, can_focus=True):
 
         feed: FeedView
         message: MessageView | None
+
+    @dataclass
+    class RetryRequested(Message):
+        """A dispatcher asked to retry the selected message's failed deliveries."""
+
+        message: MessageView
+
+    @dataclass
+    class CancelRequested(Message):
+        """A dispatcher asked to cancel the selected message's queued deliveries."""
+
+        message: MessageView
 
     def __init__(
         self,
@@ -309,6 +323,14 @@ class FeedView(ScrollView, can_focus=True):
         elif end > top + height:
             self.scroll_to(y=max(start - 1, end - height) if end - start > height else end - height, animate=False,
                            immediate=True)
+
+    def action_retry(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.RetryRequested(self.selected))
+
+    def action_cancel(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.CancelRequested(self.selected))
 
     def action_cursor_down(self) -> None:
         self._move(0 if self._cursor is None else self._cursor + 1)

@@ -1,0 +1,142 @@
+"""SMS and MMS through Twilio's REST API with the twilio package's async client.
+
+- The client is built with `environment={}`, so TWILIO_REGION / TWILIO_EDGE in the environment cannot change the
+  host, and with our own HTTP client, which sends every call to `sms.api_base_url` when that is set (another region,
+  or a loopback server in tests).
+- Retries are ours (the worker's backoff), never the client's `max_retries`: its retry of a POST on 5xx can send
+  a text twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from staff_feed_tui.core import sms_errors
+from staff_feed_tui.delivery.results import SendResult
+from staff_feed_tui.store.outbox import ClaimedDelivery, OutgoingFile
+
+
+class RebasedHttpClient(AsyncTwilioHttpClient):
+    """Sends every request to `base_url` instead of the host twilio chose, keeping the path and query."""
+
+    def __init__(self, base_url: str | None, timeout: float | None = 30.0) -> None:
+        super().__init__(timeout=timeout)
+        self._base = urlsplit(base_url.rstrip("/")) if base_url else None
+
+    async def request(self, method: str, url: str, *args: object, **kwargs: object) -> Response:  # type: ignore[override]
+        if self._base is not None:
+            parts = urlsplit(url)
+            url = urlunsplit((self._base.scheme, self._base.netloc, self._base.path + parts.path, parts.query, ""))
+        return await super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
+
+
+class RateLimiter:
+    """At most `rate` starts per second (0 or less: no cap). Starts are spaced evenly, not burst."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            self._next = max(now, self._next) + self._interval
+
+
+class TwilioSmsTransport:
+    concurrency = 20
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str | None,
+        messaging_service_sid: str | None,
+        api_base_url: str | None,
+        status_callback_url: str | None,
+        media_url: Callable[[OutgoingFile], str] | None,
+        rate_per_s: float,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self._sid = account_sid
+        self._token = auth_token
+        self._from = from_number
+        self._service = messaging_service_sid
+        self._base = api_base_url
+        self._callback = status_callback_url
+        self._media_url = media_url
+        self._limiter = RateLimiter(rate_per_s)
+        self._timeout = timeout_s
+        self._http: RebasedHttpClient | None = None
+        self._client: Client | None = None
+
+    async def open(self) -> None:
+        if self._client is None:
+            # The aiohttp session must be made inside the running loop.
+            self._http = RebasedHttpClient(self._base, timeout=self._timeout)
+            self._client = Client(self._sid, self._token, http_client=self._http, environment={})
+
+    async def close(self) -> None:
+        http, self._http, self._client = self._http, None, None
+        if http is not None:
+            await http.close()
+
+    async def send(self, item: ClaimedDelivery) -> SendResult:
+        if not item.staff_phone:
+            return SendResult.permanent(f"{item.staff_name} has no mobile number")
+        media: list[str] = []
+        if item.files:
+            if self._media_url is None:
+                return SendResult.permanent(
+                    "MMS needs gateway.public_url and gateway.media_secret, so Twilio can fetch the files"
+                )
+            media = [self._media_url(f) for f in item.files]
+        params: dict[str, object] = {"to": item.staff_phone, "body": item.body}
+        if self._service:
+            params["messaging_service_sid"] = self._service
+        else:
+            params["from_"] = self._from
+        if media:
+            params["media_url"] = media
+        if self._callback:
+            params["status_callback"] = self._callback
+        await self.open()
+        assert self._client is not None
+        await self._limiter.wait()
+        try:
+            message = await self._client.messages.create_async(**params)  # type: ignore[arg-type]
+        except TwilioRestException as exc:
+            return classify(exc)
+        except (TimeoutError, OSError) as exc:
+            return SendResult.transient(f"Twilio unreachable: {exc or type(exc).__name__}")
+        except Exception as exc:  # aiohttp.ClientError and friends, without importing aiohttp here
+            if type(exc).__module__.startswith("aiohttp"):
+                return SendResult.transient(f"Twilio unreachable: {exc or type(exc).__name__}")
+            raise
+        return SendResult.sent(message.sid)
+
+
+def classify(exc: TwilioRestException) -> SendResult:
+    code = exc.code if isinstance(exc.code, int) else None
+    words = sms_errors.describe(code, (exc.msg or "").strip())
+    if code == sms_errors.OPTED_OUT:
+        return SendResult.permanent(words, opted_out=True)
+    if exc.status == 429 or code in sms_errors.TRANSIENT_CODES:
+        return SendResult.transient(f"Twilio is rate limiting: {words}")
+    if exc.status >= 500:
+        return SendResult.transient(f"Twilio error {exc.status}: {words}")
+    return SendResult.permanent(words if code else f"Twilio refused the text ({exc.status}): {words}")
