@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("staff", metavar="STAFF", help="id, email or name")
     feed.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
 
+    command("doctor", "check the configuration, SMTP, Twilio and the gateway URL, without sending anything")
+
     worker = command("worker", "run the outbox worker (the TUI embeds one too)")
     worker.add_argument("--once", action="store_true", help="send what is due now, then exit")
     return parser
@@ -154,6 +156,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _feed(args)
     if command == "worker":
         return _worker(args)
+    if command == "doctor":
+        return _doctor(args)
     raise CommandError(f"unknown command {command}")
 
 
@@ -296,6 +300,30 @@ def _worker(args: argparse.Namespace) -> int:
     logging.getLogger(__name__).info("worker %s started", worker.owner)
     asyncio.run(worker.run(stop))
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from staff_feed_tui.delivery.doctor import Check, run_checks
+    from staff_feed_tui.store.migrations import current_revision
+
+    try:
+        services = _services(args)
+    except CommandError as exc:
+        print(Check("configuration", False, str(exc)).line())
+        return EXIT_ERROR
+    settings = services.settings
+    checks = [
+        Check("configuration", True, f"data dir {settings.data_dir}"),
+        Check("database", True, f"{settings.database_url} at revision {current_revision(services.engine)}"),
+    ]
+    for check in checks:
+        print(check.line(), flush=True)
+    results = asyncio.run(run_checks(settings))
+    for check in results:
+        print(check.line(), flush=True)
+    return 0 if all(c.ok for c in results) else EXIT_ERROR
 
 
 def _run_tui(args: argparse.Namespace) -> int:

@@ -1,0 +1,166 @@
+"""The outbox under crashes, outages and competition: no message is lost, and none is sent twice needlessly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+
+from staff_feed_tui.delivery.factory import make_worker
+from staff_feed_tui.delivery.results import RetryPolicy
+from staff_feed_tui.services import Services
+from staff_feed_tui.store.feed import queue_message
+from staff_feed_tui.store.staff import find_staff
+from tests.smtp_server import SmtpServer
+
+
+def _queue(services: Services, count: int) -> None:
+    sam = find_staff(services.engine, "sam@example.com")
+    for n in range(count):
+        queue_message(services.engine, services.attachments, staff_id=sam.id, author="alex", body=f"message {n}")
+
+
+def _status_counts(db: Path) -> Counter[str]:
+    with sqlite3.connect(db) as conn:
+        return Counter(dict(conn.execute("SELECT status, count(*) FROM delivery GROUP BY status").fetchall()))
+
+
+def _worker_env(services: Services, server: SmtpServer, lease_s: float = 2.0) -> dict[str, str]:
+    return {
+        **os.environ,
+        "STAFF_FEED_DATA_DIR": str(services.settings.data_dir),
+        "STAFF_FEED_EMAIL__TRANSPORT": "smtp",
+        "STAFF_FEED_EMAIL__HOST": "127.0.0.1",
+        "STAFF_FEED_EMAIL__PORT": str(server.port),
+        "STAFF_FEED_EMAIL__SECURITY": "none",
+        "STAFF_FEED_DELIVERY__LEASE_S": str(lease_s),
+        "STAFF_FEED_DELIVERY__BATCH_SIZE": "50",
+        "STAFF_FEED_DELIVERY__BACKOFF_S": "0.05",
+    }
+
+
+def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "staff_feed_tui", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def _wait(predicate, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def test_sigkill_mid_batch_then_restart_delivers_everything(services: Services) -> None:
+    total = 1000
+    _queue(services, total)
+    server = SmtpServer().start()
+    db = services.settings.data_dir / "staff_feed.db"
+    env = _worker_env(services, server)
+    worker = _start_worker(env)
+    try:
+        server.handler.wait_for(300, timeout=60)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        in_flight = _status_counts(db)["sending"]
+        received_at_kill = len(server.handler.messages)
+        worker = _start_worker(env)
+        ids = lambda: {m["Message-ID"] for m in server.handler.messages}  # noqa: E731
+        _wait(lambda: len(ids()) == total, "every message to arrive")
+        _wait(lambda: _status_counts(db)["sent"] == total, "every delivery recorded as sent")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(10)
+        server.stop()
+    received = len(server.handler.messages)
+    duplicates = received - total
+    print(f"\nkilled after {received_at_kill} received; in flight {in_flight}; duplicates {duplicates}")
+    assert _status_counts(db) == Counter({"sent": total})
+    assert 0 <= duplicates <= in_flight
+
+
+def test_smtp_outage_during_sends_loses_nothing(services: Services) -> None:
+    total = 120
+    _queue(services, total)
+    server = SmtpServer().start()
+    port = server.port
+    settings = services.settings.model_copy(
+        update={
+            "email": services.settings.email.model_copy(
+                update={"transport": "smtp", "host": "127.0.0.1", "port": port, "security": "none", "timeout_s": 5}
+            )
+        }
+    )
+    worker = make_worker(settings, services.engine)
+    worker.policy = RetryPolicy(max_attempts=30, backoff_s=0.05, max_backoff_s=0.5)
+    worker.batch_size = 10
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: asyncio.run(worker.run(stop)), daemon=True)
+    thread.start()
+    db = services.settings.data_dir / "staff_feed.db"
+    try:
+        server.handler.wait_for(30)
+        server.stop()
+        _wait(lambda: worker.state.retried > 0, "the worker to meet the outage")
+        first = server.handler.messages
+        server = SmtpServer(port=port).start()
+        _wait(lambda: _status_counts(db)["sent"] == total, "every delivery to be sent after the outage")
+    finally:
+        stop.set()
+        thread.join(10)
+        server.stop()
+    counts = _status_counts(db)
+    assert counts == Counter({"sent": total}), counts
+    received = len(first) + len(server.handler.messages)
+    assert received >= total
+    ids = {m["Message-ID"] for m in [*first, *server.handler.messages]}
+    assert len(ids) == total
+
+
+def test_two_workers_never_send_the_same_delivery(services: Services) -> None:
+    total = 400
+    _queue(services, total)
+    server = SmtpServer().start()
+    db = services.settings.data_dir / "staff_feed.db"
+    env = _worker_env(services, server, lease_s=60)
+    workers = [_start_worker(env), _start_worker(env)]
+    try:
+        server.handler.wait_for(total, timeout=60)
+        _wait(lambda: _status_counts(db)["sent"] == total, "every delivery recorded")
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            w.wait(10)
+        server.stop()
+    ids = Counter(m["Message-ID"] for m in server.handler.messages)
+    assert len(ids) == total
+    assert max(ids.values()) == 1, [i for i, n in ids.items() if n > 1][:5]
+    with sqlite3.connect(db) as conn:
+        attempts = {row[0] for row in conn.execute("SELECT attempts FROM delivery")}
+    assert attempts == {1}
+
+
+def test_worker_once_drains_and_exits(services: Services) -> None:
+    _queue(services, 5)
+    server = SmtpServer().start()
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "staff_feed_tui", "worker", "--once"],
+            env=_worker_env(services, server), capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        server.stop()
+    assert out.returncode == 0, out.stderr
+    assert "handled 5 deliveries (5 sent, 0 to retry, 0 failed)" in out.stdout
+    assert len(server.handler.messages) == 5
