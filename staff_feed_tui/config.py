@@ -104,7 +104,7 @@ class DeliverySettings(BaseModel):
     backoff_s: float = 5.0
     sms_rate_per_s: float = 1.0
     lease_s: float = 60.0
-    batch_size: int = 50
+    batch_size: int = 100
 
 
 class DatabaseSettings(BaseModel):

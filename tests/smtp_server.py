@@ -26,6 +26,7 @@ class Recorder:
     """The aiosmtpd handler. `refuse` gets 550 at RCPT; `defer` gets 451 at RCPT that many times."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    message_ids: list[str] = field(default_factory=list)
     sessions: int = 0
     refuse: set[str] = field(default_factory=set)
     defer: dict[str, int] = field(default_factory=dict)
@@ -48,7 +49,9 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         with self.received:
-            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+            message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[arg-type]
+            self.messages.append(message)
+            self.message_ids.append(str(message["Message-ID"]))
             self.received.notify_all()
         return "250 Message accepted"
 

@@ -75,8 +75,7 @@ def test_sigkill_mid_batch_then_restart_delivers_everything(services: Services) 
         in_flight = _status_counts(db)["sending"]
         received_at_kill = len(server.handler.messages)
         worker = _start_worker(env)
-        ids = lambda: {m["Message-ID"] for m in server.handler.messages}  # noqa: E731
-        _wait(lambda: len(ids()) == total, "every message to arrive")
+        _wait(lambda: len(set(server.handler.message_ids)) == total, "every message to arrive")
         _wait(lambda: _status_counts(db)["sent"] == total, "every delivery recorded as sent")
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -143,7 +142,7 @@ def test_two_workers_never_send_the_same_delivery(services: Services) -> None:
         for w in workers:
             w.wait(10)
         server.stop()
-    ids = Counter(m["Message-ID"] for m in server.handler.messages)
+    ids = Counter(server.handler.message_ids)
     assert len(ids) == total
     assert max(ids.values()) == 1, [i for i, n in ids.items() if n > 1][:5]
     with sqlite3.connect(db) as conn:

@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from staff_feed_tui.config import Settings
 from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, can_move
@@ -286,3 +288,17 @@ async def test_smtp_over_tls_validates_the_certificate(services: Services, certi
         assert len(server.handler.messages) == 1
     finally:
         server.stop()
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_fast_text_body_matches_set_content(body: str) -> None:
+    """The fast path for plain bodies writes exactly what EmailMessage.set_content would."""
+    from email.message import EmailMessage
+
+    from staff_feed_tui.delivery.email import _set_text
+
+    fast, reference = EmailMessage(), EmailMessage()
+    _set_text(fast, body)
+    reference.set_content(body)
+    assert bytes(fast) == bytes(reference)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 
 from staff_feed_tui.store.outbox import ClaimedDelivery
 
@@ -21,6 +24,36 @@ def reply_token(staff_id: int, secret: bytes) -> str:
     return f"{staff_id}.{signature}"
 
 
+@lru_cache(maxsize=4096)
+def _header(name: str, value: str) -> object:
+    """A parsed header, reused. Parsing an address header costs about 0.2 ms; a batch repeats the same few.
+
+    EmailMessage takes a header object as it is when its name matches (EmailPolicy.header_store_parse).
+    """
+    return policy.default.header_factory(name, value)
+
+
+_PLAIN = re.compile(r"[\x20-\x7e\t\n]*")
+
+
+def _set_text(mail: EmailMessage, body: str) -> None:
+    """`mail.set_content(body)`, with a fast path for the common case.
+
+    Plain ASCII with short lines is what set_content would encode as 7bit; setting the same three headers from
+    parsed, cached objects saves most of its 0.35 ms. Anything else goes through set_content.
+    """
+    lines = body.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if _PLAIN.fullmatch(body) and all(len(line) <= 78 for line in lines):
+        mail["Content-Type"] = _header("Content-Type", 'text/plain; charset="utf-8"')
+        mail["Content-Transfer-Encoding"] = _header("Content-Transfer-Encoding", "7bit")
+        mail["MIME-Version"] = _header("MIME-Version", "1.0")
+        mail.set_payload("\n".join(lines) + "\n")
+    else:
+        mail.set_content(body)
+
+
 def build_email(
     item: ClaimedDelivery,
     *,
@@ -32,14 +65,14 @@ def build_email(
     domain = from_address.rpartition("@")[2] or "localhost"
     mail = EmailMessage()
     author = item.author or "dispatch"
-    mail["Subject"] = f"Message from {company} ({author})"
-    mail["From"] = formataddr((company, from_address))
-    mail["To"] = formataddr((item.staff_name, item.staff_email))
+    mail["Subject"] = _header("Subject", f"Message from {company} ({author})")
+    mail["From"] = _header("From", formataddr((company, from_address)))
+    mail["To"] = _header("To", formataddr((item.staff_name, item.staff_email)))
     mail["Date"] = format_datetime(item.created_at)
     mail["Message-ID"] = message_id(item, domain)
     if reply_domain and reply_secret:
-        mail["Reply-To"] = f"reply+{reply_token(item.staff_id, reply_secret)}@{reply_domain}"
-    mail.set_content(item.body or "(see attached files)")
+        mail["Reply-To"] = _header("Reply-To", f"reply+{reply_token(item.staff_id, reply_secret)}@{reply_domain}")
+    _set_text(mail, item.body or "(see attached files)")
     for file in item.files:
         maintype, _, subtype = file.mime_type.partition("/")
         mail.add_attachment(

@@ -104,24 +104,59 @@ class OutboxWorker:
             if loop.time() - last_flush >= FLUSH_EVERY_S:
                 flush()
 
+        async def pipeline(transport: Transport, items: list[outbox.ClaimedDelivery]) -> None:
+            """One connection, one send at a time: build the next message while the current one is on the wire."""
+            ready: asyncio.Queue[tuple[outbox.ClaimedDelivery, object] | None] = asyncio.Queue(maxsize=2)
+
+            async def produce() -> None:
+                for item in items:
+                    await ready.put((item, transport.prepare(item)))  # type: ignore[attr-defined]
+                await ready.put(None)
+
+            producer = asyncio.create_task(produce())
+            try:
+                while (entry := await ready.get()) is not None:
+                    item, prepared = entry
+                    try:
+                        result = await transport.deliver(item, prepared)  # type: ignore[attr-defined]
+                    except Exception as exc:  # noqa: BLE001 - a transport bug must not lose the delivery
+                        log.exception("transport %s raised on delivery %s", item.channel.value, item.delivery_id)
+                        result = SendResult.transient(f"{type(exc).__name__}: {exc}")
+                    pending.append(self._result(item, result))
+                    if loop.time() - last_flush >= FLUSH_EVERY_S:
+                        flush()
+            finally:
+                producer.cancel()
+
         try:
             for channel, items in by_channel.items():
                 transport = self.transports[channel]
                 await transport.open()
-                try:
+                if transport.concurrency == 1 and hasattr(transport, "prepare"):
+                    await pipeline(transport, items)
+                else:
                     gate = asyncio.Semaphore(max(1, transport.concurrency))
                     await asyncio.gather(*(send(transport, item, gate) for item in items))
-                finally:
-                    await transport.close()
         finally:
             flush()
         return len(claimed)
 
+    async def close_transports(self) -> None:
+        """Connections stay open across back-to-back batches and close when the worker goes idle."""
+        for transport in self.transports.values():
+            try:
+                await transport.close()
+            except Exception:  # noqa: BLE001 - closing must never stop the worker
+                log.exception("closing the %s transport failed", type(transport).__name__)
+
     async def drain(self) -> int:
         """Send batches until nothing is due now (`staff-feed worker --once`)."""
         total = 0
-        while handled := await self.run_once():
-            total += handled
+        try:
+            while handled := await self.run_once():
+                total += handled
+        finally:
+            await self.close_transports()
         return total
 
     async def run(self, stop: threading.Event) -> None:
@@ -137,8 +172,10 @@ class OutboxWorker:
                     handled = 0
                 if handled:
                     continue
+                await self.close_transports()
                 await self._idle(stop, watch)
         finally:
+            await self.close_transports()
             if watch is not None:
                 watch.close()
 

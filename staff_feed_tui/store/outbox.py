@@ -88,41 +88,47 @@ def claim_due_deliveries(
     if not claimed:
         return []
     attempts = {row[0]: row[1] for row in claimed}
-    with read_session(engine) as session:
-        rows = session.exec(
-            select(Delivery, Message, Staff)
+    # Plain column reads, not ORM objects: this runs once per batch on the sender's hot path.
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                Delivery.id, Delivery.channel, Message.id, Message.body, Message.created_at, Staff.id, Staff.name,
+                Staff.email, Staff.phone, Dispatcher.name,
+            )
+            .select_from(Delivery)
             .join(Message, col(Message.id) == Delivery.message_id)
             .join(Staff, col(Staff.id) == Message.staff_id)
+            .outerjoin(Dispatcher, col(Dispatcher.id) == Message.author_id)
             .where(col(Delivery.id).in_(list(attempts)))
             .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
         ).all()
-        message_ids = {m.id for _, m, _ in rows}
         files: dict[int, list[OutgoingFile]] = {}
-        for a in session.exec(
-            select(Attachment).where(col(Attachment.message_id).in_(message_ids)).order_by(col(Attachment.id))
+        for a_id, message_id, filename, mime_type, size, stored in conn.execute(
+            select(Attachment.id, Attachment.message_id, Attachment.filename, Attachment.mime_type, Attachment.size,
+                   Attachment.stored_path)
+            .where(col(Attachment.message_id).in_({r[2] for r in rows}))
+            .order_by(col(Attachment.id))
         ):
-            files.setdefault(a.message_id, []).append(
-                OutgoingFile(a.id, a.filename, a.mime_type, a.size, attachments_root / a.stored_path)  # type: ignore[arg-type]
+            files.setdefault(message_id, []).append(
+                OutgoingFile(a_id, filename, mime_type, size, attachments_root / stored)
             )
-        author_ids = {m.author_id for _, m, _ in rows if m.author_id}
-        authors = {d.id: d.name for d in session.exec(select(Dispatcher).where(col(Dispatcher.id).in_(author_ids)))}
-        return [
-            ClaimedDelivery(
-                delivery_id=d.id,  # type: ignore[arg-type]
-                message_id=m.id,  # type: ignore[arg-type]
-                channel=Channel(d.channel),
-                attempt=attempts[d.id],  # type: ignore[index]
-                staff_id=s.id,  # type: ignore[arg-type]
-                staff_name=s.name,
-                staff_email=s.email,
-                staff_phone=s.phone,
-                author=authors.get(m.author_id) if m.author_id else None,
-                body=m.body,
-                created_at=m.created_at,
-                files=tuple(files.get(m.id, ())),  # type: ignore[arg-type]
-            )
-            for d, m, s in rows
-        ]
+    return [
+        ClaimedDelivery(
+            delivery_id=d_id,
+            message_id=m_id,
+            channel=Channel(channel),
+            attempt=attempts[d_id],
+            staff_id=s_id,
+            staff_name=s_name,
+            staff_email=s_email,
+            staff_phone=s_phone,
+            author=author,
+            body=body,
+            created_at=created,
+            files=tuple(files.get(m_id, ())),
+        )
+        for d_id, channel, m_id, body, created, s_id, s_name, s_email, s_phone, author in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +143,17 @@ class Result:
     opted_out_staff_id: int | None = None
 
 
+_RECORD = text(
+    """
+    UPDATE delivery
+       SET status = :status, updated_at = :now, lease_owner = NULL, lease_until = NULL,
+           provider_id = coalesce(:provider_id, provider_id), last_error = :error,
+           next_attempt_at = coalesce(:next_attempt_at, next_attempt_at)
+     WHERE id = :id AND lease_owner = :owner AND status = 'sending'
+    """
+).bindparams(bindparam("now", type_=UTCDateTime), bindparam("next_attempt_at", type_=UTCDateTime))
+
+
 def record_results(engine: Engine, owner: str, results: Sequence[Result], now: datetime | None = None) -> int:
     """Write many results in one transaction; each only while `owner` still holds its lease.
 
@@ -147,26 +164,22 @@ def record_results(engine: Engine, owner: str, results: Sequence[Result], now: d
     now = now or utcnow()
     written = 0
     with write_session(engine) as session:
-        rows = {
-            d.id: d
-            for d in session.exec(select(Delivery).where(col(Delivery.id).in_([r.delivery_id for r in results])))
-        }
         for result in results:
-            row = rows.get(result.delivery_id)
-            if row is None or row.lease_owner != owner or row.status != DeliveryStatus.SENDING.value:
+            sent = result.status is DeliveryStatus.SENT
+            outcome = session.execute(
+                _RECORD,
+                {
+                    "id": result.delivery_id,
+                    "owner": owner,
+                    "status": result.status.value,
+                    "now": now,
+                    "provider_id": result.provider_id if sent else None,
+                    "error": None if sent else result.error,
+                    "next_attempt_at": result.next_attempt_at,
+                },
+            )
+            if not outcome.rowcount:  # type: ignore[attr-defined]
                 continue
-            row.status = result.status.value
-            row.updated_at = now
-            row.lease_owner = None
-            row.lease_until = None
-            if result.status is DeliveryStatus.SENT:
-                row.provider_id = result.provider_id
-                row.last_error = None
-            else:
-                row.last_error = result.error
-            if result.next_attempt_at is not None:
-                row.next_attempt_at = result.next_attempt_at
-            session.add(row)
             written += 1
             if result.opted_out_staff_id is not None:
                 staff = session.get(Staff, result.opted_out_staff_id)

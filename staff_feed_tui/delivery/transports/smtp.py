@@ -52,11 +52,21 @@ class SmtpTransport:
         self._client = client
         return client
 
-    async def send(self, item: ClaimedDelivery) -> SendResult:
+    def prepare(self, item: ClaimedDelivery) -> EmailMessage | SendResult:
+        """Build the message (CPU only). The worker calls this for the next item while the current one is on the
+        wire, so building overlaps the wait for the server."""
         try:
-            mail = self._build(item)
+            return self._build(item)
         except OSError as exc:
             return SendResult.permanent(f"attachment unreadable: {exc.strerror or exc}")
+
+    async def send(self, item: ClaimedDelivery) -> SendResult:
+        return await self.deliver(item, self.prepare(item))
+
+    async def deliver(self, item: ClaimedDelivery, prepared: EmailMessage | SendResult) -> SendResult:
+        if isinstance(prepared, SendResult):
+            return prepared
+        mail = prepared
         for attempt in (1, 2):
             try:
                 client = await self._connected()
