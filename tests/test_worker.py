@@ -59,7 +59,10 @@ async def test_file_transport_writes_eml_and_jsonl(services: Services) -> None:
 
 
 async def test_smtp_delivery_headers_body_and_attachments(services: Services, smtp_server: SmtpServer, tmp_path: Path) -> None:
-    services = _smtp(services, smtp_server)
+    from pydantic import SecretStr
+
+    services = _smtp(services, smtp_server, reply_domain="replies.test.example")
+    services.settings.gateway.media_secret = SecretStr("reply-secret")
     pdf = tmp_path / "rota.pdf"
     pdf.write_bytes(b"%PDF-1.4\n" + os.urandom(5000))
     photo = tmp_path / "dog photo.jpg"
@@ -78,6 +81,11 @@ async def test_smtp_delivery_headers_body_and_attachments(services: Services, sm
     assert mail["Subject"] == "Message from Test Co (alex)"
     assert mail["Date"] is not None
     assert mail["Message-ID"].endswith("@test.example>")
+    from staff_feed_tui.delivery.email import reply_token
+
+    assert mail["Reply-To"] == f"reply+{reply_token(dana.id, b'reply-secret')}@replies.test.example"
+    assert reply_token(dana.id, b"reply-secret") != reply_token(sam.id, b"reply-secret")
+    assert reply_token(dana.id, b"reply-secret") != reply_token(dana.id, b"other-secret")
     assert mail.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == (
         "Rota attached.\nSee you Monday."
     )  # type: ignore[union-attr]
