@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("staff", metavar="STAFF", help="id, email or name")
     feed.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
 
+    command("gateway", "serve Twilio's webhooks (inbound texts, delivery receipts) and MMS media")
+
     command("doctor", "check the configuration, SMTP, Twilio and the gateway URL, without sending anything")
 
     worker = command("worker", "run the outbox worker (the TUI embeds one too)")
@@ -158,6 +160,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _worker(args)
     if command == "doctor":
         return _doctor(args)
+    if command == "gateway":
+        return _gateway(args)
     raise CommandError(f"unknown command {command}")
 
 
@@ -324,6 +328,34 @@ def _doctor(args: argparse.Namespace) -> int:
     for check in results:
         print(check.line(), flush=True)
     return 0 if all(c.ok for c in results) else EXIT_ERROR
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    import logging
+
+    services = _services(args)
+    settings = services.settings
+    missing = [
+        name
+        for name, value in (
+            ("sms.auth_token", settings.sms.auth_token),
+            ("sms.account_sid", settings.sms.account_sid),
+            ("gateway.public_url", settings.gateway.public_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise CommandError(f"the gateway needs {', '.join(missing)} to check Twilio's signatures")
+    from aiohttp import web
+
+    from staff_feed_tui.gateway.app import make_gateway_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = make_gateway_app(settings, services.engine, services.attachments)
+    host, port = settings.gateway.host, settings.gateway.port
+    print(f"staff-feed gateway on http://{host}:{port} for {settings.gateway.public_url}", flush=True)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    return 0
 
 
 def _run_tui(args: argparse.Namespace) -> int:

@@ -91,6 +91,8 @@ class GatewaySettings(BaseModel):
     public_url: str | None = None
     media_secret: SecretStr | None = None
     media_ttl_s: int = 3600
+    # Inbound MMS: the largest file fetched from Twilio.
+    max_media_bytes: int = 5 * 1024 * 1024
 
     @model_validator(mode="before")
     @classmethod
@@ -105,6 +107,11 @@ class DeliverySettings(BaseModel):
     sms_rate_per_s: float = 1.0
     lease_s: float = 60.0
     batch_size: int = 100
+
+
+class TuiSettings(BaseModel):
+    # Ring the terminal bell when a staff member's text arrives.
+    bell: bool = True
 
 
 class DatabaseSettings(BaseModel):
@@ -128,6 +135,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = SmsSettings()
     gateway: GatewaySettings = GatewaySettings()
     delivery: DeliverySettings = DeliverySettings()
+    tui: TuiSettings = TuiSettings()
 
     @property
     def database_url(self) -> str:

@@ -37,6 +37,17 @@ def test_empty_database_upgrades_to_head_and_matches_the_models(tmp_path: Path) 
     assert [d for d in diffs if d[0] != "modify_type"] == []
 
 
+def test_change_log_triggers_survive_the_migrations(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 't.db'}")
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        triggers = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    assert {
+        "change_message_insert", "change_message_update", "change_delivery_insert", "change_delivery_update",
+        "change_staff_insert", "change_staff_update", "change_triage_insert", "change_triage_update",
+    } <= triggers
+
+
 def test_every_connection_gets_the_pragmas(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
     with engine.connect() as conn:

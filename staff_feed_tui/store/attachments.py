@@ -53,5 +53,16 @@ class AttachmentStore:
             raise
         return StoredFile(sha256=sha, size=size, relative_path=relative)
 
+    def put_bytes(self, data: bytes) -> StoredFile:
+        """Store bytes that arrived over the network (an inbound MMS file)."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            return self.put(Path(tmp_name))
+        finally:
+            os.unlink(tmp_name)
+
     def path_of(self, relative_path: str) -> Path:
         return self.root / relative_path

@@ -69,6 +69,8 @@ class Message(SQLModel, table=True):
     external_id: str | None = Field(default=None, unique=True)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     deleted_by_id: int | None = Field(default=None, foreign_key="dispatcher.id")
+    # Something a dispatcher should know about the message itself, e.g. an MMS file that could not be fetched.
+    note: str | None = None
 
 
 class Attachment(SQLModel, table=True):
@@ -116,3 +118,32 @@ class Change(SQLModel, table=True):
     seq: int | None = Field(default=None, primary_key=True)
     staff_id: int
     message_id: int | None = None
+
+
+class InboundTriage(SQLModel, table=True):
+    """A text from a number that matches no staff member: kept for a dispatcher to assign or dismiss."""
+
+    __tablename__ = "inbound_triage"
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(unique=True)
+    from_number: str
+    body: str = Field(sa_type=Text)
+    # JSON list of stored files: {"filename", "mime_type", "size", "sha256", "stored_path"}.
+    media: str = "[]"
+    note: str | None = None
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by_id: int | None = Field(default=None, foreign_key="dispatcher.id")
+    assigned_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+
+
+class ReadMark(SQLModel, table=True):
+    """How far a dispatcher has read a staff member's feed: inbound messages past it are unread."""
+
+    __tablename__ = "read_mark"
+
+    dispatcher_id: int = Field(foreign_key="dispatcher.id", primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True)
+    last_read_id: int = 0
