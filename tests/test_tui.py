@@ -198,3 +198,74 @@ async def test_worker_state_is_shown(services: Services) -> None:
         await _ready(pilot)
         state = app.screen.query_one("#worker-state")
         await wait_for(pilot, lambda: "delivery: idle" in str(state.render()), "the worker state")
+
+
+async def test_inbound_text_shows_raises_unread_toasts_and_rings(services: Services) -> None:
+    from staff_feed_tui.store.inbound import receive_sms
+
+    app = make_app(services, embedded_worker=False)
+    bells = []
+    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        staff_list = app.screen.query_one(StaffList)
+        assert staff_list.current.name == "Dana Reyes"  # type: ignore[union-attr]
+        await asyncio.to_thread(receive_sms, services.engine, sid="SMin1", from_number="+14155550101",
+                                body="[b]at the gate[/b]")
+        await wait_for(pilot, lambda: "[b]at the gate[/b]" in feed_text(pilot), "the text in Dana's open feed")
+        assert "← received from Dana Reyes" in feed_text(pilot)
+        await wait_for(pilot, lambda: bells == [1], "the bell")
+        assert any("Text from Dana Reyes: [b]at the gate[/b]" in str(n.message) for n in app._notifications)
+        assert staff_list.unread.get(staff_list.current.id, 0) == 0  # type: ignore[union-attr]
+        # A text to a staff member whose feed is not open raises their count.
+        await asyncio.to_thread(receive_sms, services.engine, sid="SMin2", from_number="+14155550102", body="hi")
+        sam = find_staff(services.engine, "sam@example.com")
+        await wait_for(pilot, lambda: staff_list.unread.get(sam.id) == 1, "Sam's unread count")
+        # Opening Sam's feed reads it.
+        await pilot.press("ctrl+n", "ctrl+n")
+        await wait_for(pilot, lambda: staff_list.unread.get(sam.id) == 0, "Sam's count cleared")
+    from staff_feed_tui.store.reads import unread_counts
+
+    assert unread_counts(services.engine, "alex").get(sam.id, 0) == 0
+
+
+async def test_unknown_sender_assigned_from_the_triage_screen(services: Services) -> None:
+    from staff_feed_tui.store.inbound import list_triage, receive_sms
+    from staff_feed_tui.tui.screens.triage import StaffPicker, TriageScreen
+
+    receive_sms(services.engine, sid="SMunknown", from_number="+14155559999", body="this is Priya's new phone")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        count = app.screen.query_one("#triage-count")
+        await wait_for(pilot, lambda: "1 unknown sender (U)" in str(count.render()), "the triage count")
+        await pilot.press("U")
+        assert isinstance(app.screen, TriageScreen)
+        await wait_for(pilot, lambda: app.screen.query_one("OptionList").option_count == 1, "the entry")
+        await pilot.press("a")
+        assert isinstance(app.screen, StaffPicker)
+        await pilot.press(*"priya", "enter")
+        await wait_for(pilot, lambda: list_triage(services.engine) == [], "the entry resolved")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: str(count.render()).strip() == "", "the count cleared")
+    priya = find_staff(services.engine, "priya@example.com")
+    (message,) = list(iter_feed(services.engine, priya.id))
+    assert message.body == "this is Priya's new phone" and message.direction.value == "in"
+
+
+async def test_toasts_never_interpret_markup(services: Services) -> None:
+    from staff_feed_tui.core.roster import StaffInput
+    from staff_feed_tui.core.types import DeliveryMethod as M
+    from staff_feed_tui.store.staff import import_staff
+
+    import_staff(services.engine, [StaffInput("[bold red]Aaron[/] [link=x]", "aaron@example.com", None, False, M.EMAIL)])
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: len(app.screen.query_one(StaffList).staff) == 4, "the staff list")
+        assert app.screen.query_one(StaffList).current.email == "aaron@example.com"  # type: ignore[union-attr]
+        await pilot.press("i", *"hello", "enter")
+        await wait_for(pilot, lambda: bool(app._notifications), "the toast")
+        (note,) = list(app._notifications)
+        assert note.message == "Queued for [bold red]Aaron[/] [link=x] by email."
+        assert note.markup is False
+        await pilot.pause()  # the toast renders without error

@@ -34,11 +34,12 @@ class SqliteChangeFeed:
         self._conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._version = self._data_version()
-        row = self._conn.execute("SELECT coalesce(max(seq), 0) FROM change").fetchone()
-        self._last_seq: int = row[0]
+        self._last_seq: int = self._conn.execute("SELECT coalesce(max(seq), 0) FROM change").fetchall()[0][0]
 
     def _data_version(self) -> int:
-        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+        # fetchall, not fetchone: a statement left unfinished keeps a read transaction open, and that snapshot
+        # would hide every later commit from this connection.
+        return self._conn.execute("PRAGMA data_version").fetchall()[0][0]
 
     def poll(self) -> list[ChangedFeed]:
         version = self._data_version()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from textual import work
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
@@ -93,6 +94,18 @@ class StaffFeedApp(App[int]):
             await asyncio.to_thread(self._worker_thread.join, 5)
         if self._changes is not None:
             self._changes.close()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every toast is plain text: names, bodies and errors in it are untrusted, so markup is always off."""
+        super().notify(str(message), title=title, severity=severity, timeout=timeout, markup=False)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -14,6 +14,24 @@ from staff_feed_tui.store.changes import ChangedFeed
 @dataclass
 class StaffLoaded(Message):
     staff: Sequence[StaffView]
+    unread: dict[int, int]
+
+
+@dataclass
+class UnreadCounted(Message):
+    unread: dict[int, int]
+
+
+@dataclass
+class InboundArrived(Message):
+    """Texts from staff that arrived since the app started (the gateway wrote them, in any process)."""
+
+    messages: Sequence[MessageView]
+
+
+@dataclass
+class TriageCounted(Message):
+    count: int
 
 
 @dataclass

@@ -16,11 +16,22 @@ from textual.worker import Worker, WorkerState
 from staff_feed_tui.core.draft import DraftError
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.texting import sms_unavailable_reason
-from staff_feed_tui.core.types import DeliveryStatus, StaffView
+from staff_feed_tui.core.types import DeliveryStatus, Direction, StaffView
 from staff_feed_tui.store.db import DatabaseBusy
-from staff_feed_tui.store.feed import feed_page
+from staff_feed_tui.store.feed import feed_page, get_messages
+from staff_feed_tui.store.inbound import list_triage
+from staff_feed_tui.store.reads import mark_read, newest_message_id, unread_counts
 from staff_feed_tui.store.staff import list_staff
-from staff_feed_tui.tui.messages import FeedLoaded, FeedsChanged, MessageQueued, SendRefused, StaffLoaded
+from staff_feed_tui.tui.messages import (
+    FeedLoaded,
+    FeedsChanged,
+    InboundArrived,
+    MessageQueued,
+    SendRefused,
+    StaffLoaded,
+    TriageCounted,
+    UnreadCounted,
+)
 from staff_feed_tui.tui.widgets.composer import Composer
 from staff_feed_tui.tui.widgets.feed_view import FeedView
 from staff_feed_tui.tui.widgets.staff_list import StaffList, staff_flags
@@ -39,6 +50,7 @@ class MainScreen(Screen[None]):
         # link) then reach the composer instead of queueing behind it on the widget that had focus.
         Binding("i", "write", "Write", priority=True),
         Binding("tab", "app.focus_next", "Next pane", show=False),
+        Binding("U", "triage", "Unknown senders", show=False),
     ]
 
     app: StaffFeedApp
@@ -47,10 +59,12 @@ class MainScreen(Screen[None]):
         super().__init__()
         self._staff: StaffView | None = None
         self._drafts: dict[int, str] = {}
+        self._newest_seen = 0  # messages up to this id were there before; newer inbound ones are announced
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
             yield Static(id="identity")
+            yield Static(id="triage-count")
             yield Static(id="worker-state")
         with Horizontal(id="body"):
             with Vertical(id="left"):
@@ -72,7 +86,8 @@ class MainScreen(Screen[None]):
         )
         self.query_one("#composer-error", Static).display = False
         self.query_one(StaffList).focus()
-        self.load_staff()
+        self.load_staff(initial=True)
+        self.count_triage()
         self.set_interval(0.5, self._show_worker_state)
 
     def _show_worker_state(self) -> None:
@@ -86,13 +101,17 @@ class MainScreen(Screen[None]):
     # ---- loading ----------------------------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="staff")
-    def load_staff(self) -> None:
-        self.post_message(StaffLoaded(list_staff(self.app.services.engine)))
+    def load_staff(self, initial: bool = False) -> None:
+        services = self.app.services
+        if initial:
+            self._newest_seen = newest_message_id(services.engine)
+        staff = list_staff(services.engine)
+        self.post_message(StaffLoaded(staff, unread_counts(services.engine, services.dispatcher)))
 
     @on(StaffLoaded)
     def _staff_loaded(self, event: StaffLoaded) -> None:
         staff_list = self.query_one(StaffList)
-        staff_list.set_staff(event.staff)
+        staff_list.set_staff(event.staff, self._open_feed_read(event.unread))
         self.query_one("#staff-title", Static).update(f"Staff ({len(event.staff)})")
         if not event.staff:
             self.query_one(FeedView).empty_hint = (
@@ -140,13 +159,73 @@ class MainScreen(Screen[None]):
         if self._staff is None or event.staff.id != self._staff.id:
             return  # a late answer for a staff member no longer shown
         self.query_one(FeedView).set_messages(event.messages, staff_name=event.staff.name, reset=event.reset)
+        inbound = [m.id for m in event.messages if m.direction is Direction.IN]
+        staff_list = self.query_one(StaffList)
+        if inbound and staff_list.unread.get(event.staff.id):
+            staff_list.set_unread({**staff_list.unread, event.staff.id: 0})
+        if inbound:
+            self.mark_read(event.staff.id, max(inbound))
+
+    @work(thread=True, exit_on_error=False, group="reads")
+    def mark_read(self, staff_id: int, up_to: int) -> None:
+        services = self.app.services
+        mark_read(services.engine, services.dispatcher, staff_id, up_to)
+
+    def _open_feed_read(self, unread: dict[int, int]) -> dict[int, int]:
+        """The feed on screen is being read: its count stays at zero."""
+        if self._staff is not None and unread.get(self._staff.id):
+            return {**unread, self._staff.id: 0}
+        return unread
 
     @on(FeedsChanged)
     def _feeds_changed(self, event: FeedsChanged) -> None:
-        if any(f.staff_changed for f in event.feeds):
+        if any(f.staff_id == 0 for f in event.feeds):
+            self.count_triage()
+        feeds = [f for f in event.feeds if f.staff_id != 0]
+        if any(f.staff_changed for f in feeds):
             self.load_staff()
-        if self._staff is not None and any(f.staff_id == self._staff.id for f in event.feeds):
+        if self._staff is not None and any(f.staff_id == self._staff.id for f in feeds):
             self.load_feed(self._staff, reset=False)
+        changed = sorted({m for f in feeds for m in f.message_ids if m > self._newest_seen})
+        if changed:
+            self.check_inbound(changed)
+
+    @work(thread=True, exit_on_error=False, group="inbound")
+    def check_inbound(self, message_ids: list[int]) -> None:
+        services = self.app.services
+        arrived = [m for m in get_messages(services.engine, message_ids) if m.direction is Direction.IN]
+        self._newest_seen = max([self._newest_seen, *message_ids])
+        if arrived:
+            self.post_message(InboundArrived(arrived))
+            self.post_message(UnreadCounted(unread_counts(services.engine, services.dispatcher)))
+
+    @on(InboundArrived)
+    def _inbound_arrived(self, event: InboundArrived) -> None:
+        names = {s.id: s.name for s in self.query_one(StaffList).staff}
+        for message in event.messages:
+            name = safe_line(names.get(message.staff_id, "a staff member"))
+            preview = safe_line(message.body)[:80] or f"{len(message.attachments)} file(s)"
+            self.notify(f"Text from {name}: {preview}", title="New text", timeout=6)
+        if self.app.services.settings.tui.bell:
+            self.app.bell()
+
+    @on(UnreadCounted)
+    def _unread_counted(self, event: UnreadCounted) -> None:
+        self.query_one(StaffList).set_unread(self._open_feed_read(event.unread))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="triage")
+    def count_triage(self) -> None:
+        self.post_message(TriageCounted(len(list_triage(self.app.services.engine))))
+
+    @on(TriageCounted)
+    def _triage_counted(self, event: TriageCounted) -> None:
+        label = self.query_one("#triage-count", Static)
+        label.update(Text(f"{event.count} unknown sender{'s' if event.count != 1 else ''} (U)  ") if event.count else "")
+
+    def action_triage(self) -> None:
+        from staff_feed_tui.tui.screens.triage import TriageScreen
+
+        self.app.push_screen(TriageScreen(), callback=lambda _: self.count_triage())
 
     # ---- sending ----------------------------------------------------------------------------------------------
 
@@ -231,7 +310,8 @@ class MainScreen(Screen[None]):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             what = {"staff": "load the staff list", "feed": "load the feed", "send": "send",
-                    "deliveries": "change the delivery"}.get(
+                    "deliveries": "change the delivery", "reads": "save what you have read",
+                    "inbound": "check new texts", "triage": "count unknown senders"}.get(
                 event.worker.group, "finish a task"
             )
             self.app.log.error(f"worker {event.worker.name} failed: {error!r}")

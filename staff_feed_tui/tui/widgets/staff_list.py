@@ -36,20 +36,25 @@ class StaffList(OptionList):
     def __init__(self, *, on_choose: Callable[[StaffView], None] | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self._staff: list[StaffView] = []
+        self._unread: dict[int, int] = {}
         self.on_choose = on_choose
 
     @property
     def staff(self) -> Sequence[StaffView]:
         return self._staff
 
-    def set_staff(self, staff: Sequence[StaffView]) -> None:
+    def set_staff(self, staff: Sequence[StaffView], unread: dict[int, int] | None = None) -> None:
         current = self.current
         self._staff = list(staff)
+        if unread is not None:
+            self._unread = dict(unread)
         options = []
         for s in self._staff:
             # The flag comes first, in a fixed column, so it is never cut off by a long name or a scrollbar.
             prompt = Text(f"{staff_flags(s):<5}", style="bold" if s.sms_opted_out else "dim")
             prompt.append(safe_line(s.name))
+            if self._unread.get(s.id):
+                prompt.append(f" ({self._unread[s.id]})", style="bold")
             options.append(Option(prompt, id=str(s.id)))
         with self.app.batch_update():
             self.clear_options()
@@ -59,6 +64,16 @@ class StaffList(OptionList):
                 self.highlighted = ids.index(current.id)
             elif self._staff:
                 self.highlighted = 0
+
+    def set_unread(self, unread: dict[int, int]) -> None:
+        """New unread counts; the list is redrawn only when they changed."""
+        if unread != self._unread:
+            self._unread = dict(unread)
+            self.set_staff(self._staff)
+
+    @property
+    def unread(self) -> dict[int, int]:
+        return self._unread
 
     @property
     def current(self) -> StaffView | None:

@@ -1,0 +1,46 @@
+"""Read state per dispatcher: inbound messages past a dispatcher's read mark for a staff member are unread."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+from staff_feed_tui.store.db import read_session, write_session
+from staff_feed_tui.store.feed import dispatcher_id
+from staff_feed_tui.store.models import ReadMark
+
+
+def mark_read(engine: Engine, dispatcher: str, staff_id: int, up_to_message_id: int) -> None:
+    """Move the mark forward to `up_to_message_id` (never back)."""
+    with write_session(engine) as session:
+        did = dispatcher_id(session, dispatcher)
+        row = session.get(ReadMark, (did, staff_id))
+        if row is None:
+            session.add(ReadMark(dispatcher_id=did, staff_id=staff_id, last_read_id=up_to_message_id))
+        elif up_to_message_id > row.last_read_id:
+            row.last_read_id = up_to_message_id
+            session.add(row)
+
+
+def unread_counts(engine: Engine, dispatcher: str) -> dict[int, int]:
+    """Unread inbound messages per staff member, for this dispatcher."""
+    with read_session(engine) as session:
+        rows = session.execute(
+            text(
+                """
+                SELECT m.staff_id, count(*)
+                  FROM message m
+                  LEFT JOIN read_mark r
+                         ON r.staff_id = m.staff_id
+                        AND r.dispatcher_id = (SELECT id FROM dispatcher WHERE name = :name)
+                 WHERE m.direction = 'in' AND m.deleted_at IS NULL AND m.id > coalesce(r.last_read_id, 0)
+                 GROUP BY m.staff_id
+                """
+            ),
+            {"name": dispatcher},
+        ).all()
+        return {staff_id: count for staff_id, count in rows}
+
+
+def newest_message_id(engine: Engine) -> int:
+    with read_session(engine) as session:
+        return session.execute(text("SELECT coalesce(max(id), 0) FROM message")).scalar_one()
