@@ -138,7 +138,7 @@ def test_feed_unknown_staff(cli) -> None:  # type: ignore[no-untyped-def]
 
 def test_db_upgrade(cli, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli("db", "upgrade")
-    assert code == 0 and "revision 0001 (head)" in out
+    assert code == 0 and "revision 0002 (head)" in out
 
 
 def test_database_locked_by_another_process(cli, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
