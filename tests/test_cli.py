@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from staff_feed_tui.cli import main
+from staff_feed_tui.store.migrations import HEAD
 
 ROSTER = """name,email,phone,accepts_texts,default_method
 Dana Reyes,dana@example.com,+1 415 555 0101,yes,both
@@ -138,7 +139,7 @@ def test_feed_unknown_staff(cli) -> None:  # type: ignore[no-untyped-def]
 
 def test_db_upgrade(cli, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli("db", "upgrade")
-    assert code == 0 and "revision 0002 (head)" in out
+    assert code == 0 and f"revision {HEAD} (head)" in out
 
 
 def test_database_locked_by_another_process(cli, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
