@@ -269,3 +269,15 @@ async def test_toasts_never_interpret_markup(services: Services) -> None:
         assert note.message == "Queued for [bold red]Aaron[/] [link=x] by email."
         assert note.markup is False
         await pilot.pause()  # the toast renders without error
+
+
+async def test_a_note_on_a_message_is_shown(services: Services) -> None:
+    from staff_feed_tui.store.inbound import receive_sms
+
+    receive_sms(services.engine, sid="SMnote", from_number="+14155550101", body="pics",
+                note="file 2 is too large (7.2 MB); the limit is 5 MB")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        await wait_for(pilot, lambda: "note: file 2 is too large (7.2 MB); the limit is 5 MB" in feed_text(pilot),
+                       "the note under the message")

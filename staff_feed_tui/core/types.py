@@ -118,5 +118,6 @@ class MessageView:
     revision: int
     deleted_at: datetime | None = None
     deleted_by: str | None = None
+    note: str | None = None
     attachments: tuple[AttachmentView, ...] = field(default_factory=tuple)
     deliveries: tuple[DeliveryView, ...] = field(default_factory=tuple)

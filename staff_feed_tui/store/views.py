@@ -66,6 +66,7 @@ def message_view(
         revision=row.revision,
         deleted_at=row.deleted_at,
         deleted_by=deleted_by,
+        note=row.note,
         attachments=tuple(attachment_view(a) for a in sorted(attachments, key=lambda a: a.id or 0)),
         deliveries=tuple(delivery_view(d) for d in sorted(deliveries, key=lambda d: d.channel)),
     )

@@ -221,7 +221,7 @@ class FeedView(ScrollView, can_focus=True):
         self.virtual_size = Size(self.scrollable_content_region.width, len(lines))
 
     def _message_strips(self, message: MessageView, width: int, now: datetime) -> list[Strip]:
-        key = (message.id, message.revision, message.deliveries, width, now.astimezone().date())
+        key = (message.id, message.revision, message.deliveries, message.note, width, now.astimezone().date())
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -252,6 +252,8 @@ class FeedView(ScrollView, can_focus=True):
             texts.append(
                 Text(f"  ↳ {safe_line(a.filename)} · {human_size(a.size)} · {a.mime_type}", style("feed--attachment"))
             )
+        if message.note:
+            texts.append(Text(f"  note: {safe_line(message.note)}", style("feed--pending")))
         if message.deliveries:
             status = Text("  ")
             for n, d in enumerate(message.deliveries):
