@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--body", required=True, metavar="TEXT")
     send.add_argument("--attach", action="append", default=[], metavar="PATH", help="attach a file (repeatable)")
     send.add_argument("--via", choices=["email", "sms", "both"], default=None, help="default: email")
+    send.add_argument("--files-by-email", action="store_true",
+                      help="files a text cannot carry (MMS limits) go by email only")
 
     feed = command("feed", "print a staff member's feed, oldest first")
     feed.add_argument("staff", metavar="STAFF", help="id, email or name")
@@ -241,7 +243,8 @@ def _send(args: argparse.Namespace) -> int:
     staff = _find(services, args.staff)
     method = DeliveryMethod(args.via) if args.via else DeliveryMethod.EMAIL
     try:
-        message_id = queue_outgoing(services, staff=staff, body=args.body, attachments=args.attach, method=method)
+        message_id = queue_outgoing(services, staff=staff, body=args.body, attachments=args.attach, method=method,
+                                    files_by_email=args.files_by_email)
     except (DraftError, DatabaseBusy) as exc:
         raise CommandError(str(exc)) from None
     print(message_id)

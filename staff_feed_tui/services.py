@@ -14,7 +14,15 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from staff_feed_tui.config import Settings
-from staff_feed_tui.core.draft import AttachmentFile, DraftError, check_attachment, check_draft, check_email_size
+from staff_feed_tui.core.draft import (
+    AttachmentFile,
+    DraftError,
+    check_attachment,
+    check_draft,
+    check_email_size,
+    check_sms_text,
+    mms_problems,
+)
 from staff_feed_tui.core.texting import sms_unavailable_reason
 from staff_feed_tui.core.types import Channel, DeliveryMethod, StaffView
 from staff_feed_tui.store.feed import queue_message
@@ -97,22 +105,21 @@ def queue_outgoing(
     body: str,
     attachments: Sequence[str | os.PathLike[str] | AttachmentFile] = (),
     method: DeliveryMethod = DeliveryMethod.EMAIL,
+    files_by_email: bool = False,
 ) -> int:
     """Check a draft and queue it: the one path that the composer and `staff-feed send` share.
 
-    Raises DraftError with a sentence for a dispatcher; nothing is stored then.
+    `files_by_email` answers the MMS question: files that cannot go by text go by email only (an SMS-only message
+    then also goes by email, carrying the files). Raises DraftError with a sentence for a dispatcher; nothing is
+    stored then.
     """
-    settings = services.settings
-    files: list[AttachmentFile] = []
-    for item in attachments:
-        files.append(item if isinstance(item, AttachmentFile) else check_attachment(item, files))
-    if Channel.EMAIL in method.channels and files:
-        check_email_size(files, settings.email.max_attachment_bytes)
-    if Channel.SMS in method.channels:
-        reason = sms_unavailable_reason(settings.company.text_messaging, staff)
-        if reason:
-            raise DraftError(f"cannot send by SMS: {reason}")
+    files = check_outgoing(services, staff=staff, body=body, attachments=attachments, method=method,
+                           files_by_email=files_by_email)
     text = check_draft(body, files)
+    sms_with_files = True
+    if Channel.SMS in method.channels and files and mms_problems(files):
+        sms_with_files = False
+        method = DeliveryMethod.BOTH
     return queue_message(
         services.engine,
         services.attachments,
@@ -121,4 +128,40 @@ def queue_outgoing(
         body=text,
         files=files,
         method=method,
+        sms_with_files=sms_with_files,
     )
+
+
+class MmsLimitError(DraftError):
+    """Files that a text cannot carry: the composer asks whether to send them by email only."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems) + " (send the files by email only, or remove them)")
+        self.problems = problems
+
+
+def check_outgoing(
+    services: Services,
+    *,
+    staff: StaffView,
+    body: str,
+    attachments: Sequence[str | os.PathLike[str] | AttachmentFile] = (),
+    method: DeliveryMethod = DeliveryMethod.EMAIL,
+    files_by_email: bool = False,
+) -> list[AttachmentFile]:
+    """Every check on a draft, in one place; returns the checked files or raises DraftError."""
+    settings = services.settings
+    files: list[AttachmentFile] = []
+    for item in attachments:
+        files.append(item if isinstance(item, AttachmentFile) else check_attachment(item, files))
+    if files and (Channel.EMAIL in method.channels or files_by_email):
+        check_email_size(files, settings.email.max_attachment_bytes)
+    if Channel.SMS in method.channels:
+        reason = sms_unavailable_reason(settings.company.text_messaging, staff)
+        if reason:
+            raise DraftError(f"cannot send by SMS: {reason}")
+        check_sms_text(body.rstrip())
+        problems = mms_problems(files) if files else []
+        if problems and not files_by_email:
+            raise MmsLimitError(problems)
+    return files

@@ -102,3 +102,42 @@ def check_draft(body: str, files: Sequence[AttachmentFile]) -> str:
     if not trimmed.strip() and not files:
         raise DraftError("message is empty: write something or attach a file")
     return trimmed
+
+
+# Twilio's MMS limits: at most 10 media and 5 MB in all, of types Twilio accepts.
+MMS_MAX_FILES = 10
+MMS_MAX_BYTES = 5 * 1000 * 1000
+MMS_TYPES = frozenset(
+    {
+        "image/jpeg", "image/jpg", "image/gif", "image/png", "image/bmp", "image/tiff", "image/webp",
+        "audio/basic", "audio/mp4", "audio/mpeg", "audio/ogg", "audio/vnd.wave", "audio/wav", "audio/3gpp",
+        "audio/3gpp2", "audio/ac3", "audio/webm", "audio/amr", "video/mpeg", "video/mp4", "video/quicktime",
+        "video/webm", "video/3gpp", "video/3gpp2", "video/h264", "text/vcard", "text/x-vcard", "text/csv",
+        "text/rtf", "text/calendar", "text/plain", "application/pdf",
+    }
+)
+
+
+def mms_problems(files: Sequence[AttachmentFile]) -> list[str]:
+    """Why these files cannot go by MMS, one sentence each (empty when they can)."""
+    problems = []
+    if len(files) > MMS_MAX_FILES:
+        problems.append(f"{len(files)} files is too many for a text: MMS takes at most {MMS_MAX_FILES}")
+    total = sum(f.size for f in files)
+    if total > MMS_MAX_BYTES:
+        largest = max(files, key=lambda f: f.size)
+        problems.append(
+            f"attachments too large for a text: {human_size(total)} in total, the MMS limit is "
+            f"{human_size(MMS_MAX_BYTES)} (largest: {safe_line(largest.filename)}, {human_size(largest.size)})"
+        )
+    for f in files:
+        if f.mime_type.lower() not in MMS_TYPES:
+            problems.append(f"{safe_line(f.filename)} ({f.mime_type}) is not a file type a text can carry")
+    return problems
+
+
+def check_sms_text(body: str) -> None:
+    from staff_feed_tui.core.segments import MAX_SMS_CHARS
+
+    if len(body) > MAX_SMS_CHARS:
+        raise DraftError(f"text too long for SMS: {len(body)} characters, the limit is {MAX_SMS_CHARS}")

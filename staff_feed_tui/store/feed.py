@@ -14,7 +14,7 @@ from sqlalchemy import Engine, and_, or_
 from sqlmodel import Session, col, select
 
 from staff_feed_tui.core.draft import AttachmentFile
-from staff_feed_tui.core.types import DeliveryMethod, DeliveryStatus, Direction, MessageView
+from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, Direction, MessageView
 from staff_feed_tui.store.attachments import AttachmentStore
 from staff_feed_tui.store.db import read_session, write_session
 from staff_feed_tui.store.models import Attachment, Delivery, Dispatcher, Message, Staff, utcnow
@@ -43,6 +43,7 @@ def queue_message(
     body: str,
     files: Sequence[AttachmentFile] = (),
     method: DeliveryMethod = DeliveryMethod.EMAIL,
+    sms_with_files: bool = True,
     now: datetime | None = None,
 ) -> int:
     """Write the message, its attachments and one queued delivery per channel in one transaction.
@@ -82,6 +83,7 @@ def queue_message(
                     message_id=message.id,
                     channel=channel.value,
                     status=DeliveryStatus.QUEUED.value,
+                    with_files=sms_with_files or channel is not Channel.SMS,
                     next_attempt_at=created,
                     created_at=created,
                     updated_at=created,

@@ -102,6 +102,8 @@ class Delivery(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_id: str | None = Field(default=None, index=True)
     last_error: str | None = None
+    # False for a text whose files go by email only (they broke the MMS limits).
+    with_files: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -147,3 +149,16 @@ class ReadMark(SQLModel, table=True):
     dispatcher_id: int = Field(foreign_key="dispatcher.id", primary_key=True)
     staff_id: int = Field(foreign_key="staff.id", primary_key=True)
     last_read_id: int = 0
+
+
+class Draft(SQLModel, table=True):
+    """An unsent message, kept per dispatcher and staff member so it survives a restart."""
+
+    __tablename__ = "draft"
+
+    dispatcher_id: int = Field(foreign_key="dispatcher.id", primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True)
+    body: str = Field(default="", sa_type=Text)
+    attachments: str = "[]"  # JSON list of file paths, checked again when the draft is sent
+    method: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

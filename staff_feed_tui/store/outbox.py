@@ -93,7 +93,7 @@ def claim_due_deliveries(
         rows = conn.execute(
             select(
                 Delivery.id, Delivery.channel, Message.id, Message.body, Message.created_at, Staff.id, Staff.name,
-                Staff.email, Staff.phone, Dispatcher.name,
+                Staff.email, Staff.phone, Dispatcher.name, Delivery.with_files,
             )
             .select_from(Delivery)
             .join(Message, col(Message.id) == Delivery.message_id)
@@ -125,9 +125,9 @@ def claim_due_deliveries(
             author=author,
             body=body,
             created_at=created,
-            files=tuple(files.get(m_id, ())),
+            files=tuple(files.get(m_id, ())) if with_files else (),
         )
-        for d_id, channel, m_id, body, created, s_id, s_name, s_email, s_phone, author in rows
+        for d_id, channel, m_id, body, created, s_id, s_name, s_email, s_phone, author, with_files in rows
     ]
 
 

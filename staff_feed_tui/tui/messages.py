@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual.message import Message
 
-from staff_feed_tui.core.types import MessageView, StaffView
+from staff_feed_tui.core.draft import AttachmentFile
+from staff_feed_tui.core.types import DeliveryMethod, MessageView, StaffView
 from staff_feed_tui.store.changes import ChangedFeed
 
 
@@ -42,9 +43,38 @@ class FeedLoaded(Message):
 
 
 @dataclass
+class DraftState:
+    """What the composer holds for one staff member."""
+
+    body: str = ""
+    files: list[AttachmentFile] = field(default_factory=list)
+    method: DeliveryMethod | None = None
+    problem: str | None = None  # e.g. a file of a saved draft that is gone
+
+    @property
+    def empty(self) -> bool:
+        return not self.body.strip() and not self.files
+
+
+@dataclass
+class DraftsLoaded(Message):
+    drafts: dict[int, DraftState]
+
+
+@dataclass
 class MessageQueued(Message):
     staff: StaffView
     message_id: int
+    method: DeliveryMethod = DeliveryMethod.EMAIL
+
+
+@dataclass
+class MmsLimitsBroken(Message):
+    """The files cannot go by text: ask whether to send them by email only."""
+
+    staff: StaffView
+    draft: DraftState
+    problems: list[str]
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -13,26 +14,36 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from staff_feed_tui.core.draft import DraftError
+from staff_feed_tui.core.draft import AttachmentFile, DraftError, check_attachment, human_size
+from staff_feed_tui.core.segments import MAX_SMS_CHARS, WARN_SEGMENTS, count_segments
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.texting import sms_unavailable_reason
-from staff_feed_tui.core.types import DeliveryStatus, Direction, StaffView
+from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, Direction, StaffView
+from staff_feed_tui.services import MmsLimitError, queue_outgoing
+from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
 from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.feed import feed_page, get_messages
 from staff_feed_tui.store.inbound import list_triage
 from staff_feed_tui.store.reads import mark_read, newest_message_id, unread_counts
 from staff_feed_tui.store.staff import list_staff
+from staff_feed_tui.tui.editor import edit_in_editor
 from staff_feed_tui.tui.messages import (
+    DraftsLoaded,
+    DraftState,
     FeedLoaded,
     FeedsChanged,
     InboundArrived,
     MessageQueued,
+    MmsLimitsBroken,
     SendRefused,
     StaffLoaded,
     TriageCounted,
     UnreadCounted,
 )
+from staff_feed_tui.tui.screens.pickers import AttachPicker, Question
+from staff_feed_tui.tui.widgets.attachment_tray import AttachmentTray
 from staff_feed_tui.tui.widgets.composer import Composer
+from staff_feed_tui.tui.widgets.method_toggle import MethodToggle
 from staff_feed_tui.tui.widgets.feed_view import FeedView
 from staff_feed_tui.tui.widgets.staff_list import StaffList, staff_flags
 
@@ -51,6 +62,14 @@ class MainScreen(Screen[None]):
         Binding("i", "write", "Write", priority=True),
         Binding("tab", "app.focus_next", "Next pane", show=False),
         Binding("U", "triage", "Unknown senders", show=False),
+        # Moving in the staff list and the feed is handled here, as priority bindings, so these keys are taken in
+        # the order they arrive together with `i` and the other focus keys (one burst over a slow link).
+        Binding("j,down", "nav('down')", "Down", show=False, priority=True),
+        Binding("k,up", "nav('up')", "Up", show=False, priority=True),
+        Binding("g,home", "nav('first')", "First", show=False, priority=True),
+        Binding("G,end", "nav('last')", "Last", show=False, priority=True),
+        Binding("ctrl+o", "attach", "Attach", priority=True),
+        Binding("ctrl+t", "cycle_method", "Email/SMS", priority=True),
     ]
 
     app: StaffFeedApp
@@ -58,7 +77,8 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._staff: StaffView | None = None
-        self._drafts: dict[int, str] = {}
+        self._drafts: dict[int, DraftState] = {}
+        self._drafts_loaded = False
         self._newest_seen = 0  # messages up to this id were there before; newer inbound ones are announced
 
     def compose(self) -> ComposeResult:
@@ -74,7 +94,9 @@ class MainScreen(Screen[None]):
                 yield Static("", id="feed-title", classes="pane-title")
                 yield FeedView(id="feed", clock=self.app.clock)
                 yield Static("", id="composer-error")
+                yield MethodToggle(id="method")
                 yield Composer(id="composer")
+                yield AttachmentTray(id="tray")
                 yield Static("", id="composer-hint")
         yield Footer()
 
@@ -106,7 +128,34 @@ class MainScreen(Screen[None]):
         if initial:
             self._newest_seen = newest_message_id(services.engine)
         staff = list_staff(services.engine)
+        if initial:
+            self.post_message(DraftsLoaded(self._restore_drafts(load_drafts(services.engine, services.dispatcher))))
         self.post_message(StaffLoaded(staff, unread_counts(services.engine, services.dispatcher)))
+
+    @staticmethod
+    def _restore_drafts(saved: dict[int, DraftView]) -> dict[int, DraftState]:
+        """Saved drafts, their files checked again: one deleted since is left out, with a note."""
+        drafts = {}
+        for staff_id, draft in saved.items():
+            files: list[AttachmentFile] = []
+            problems = []
+            for path in draft.attachments:
+                try:
+                    files.append(check_attachment(path, files))
+                except DraftError as exc:
+                    problems.append(str(exc))
+            method = DeliveryMethod(draft.method) if draft.method else None
+            drafts[staff_id] = DraftState(draft.body, files, method, "; ".join(problems) or None)
+        return drafts
+
+    @on(DraftsLoaded)
+    def _drafts_loaded_event(self, event: DraftsLoaded) -> None:
+        self._drafts.update(event.drafts)
+        self._drafts_loaded = True
+        if self._staff is not None and self._staff.id in self._drafts:
+            current = self._staff
+            self._staff = None
+            self.choose_staff(current)
 
     @on(StaffLoaded)
     def _staff_loaded(self, event: StaffLoaded) -> None:
@@ -120,20 +169,57 @@ class MainScreen(Screen[None]):
             self.query_one(FeedView).set_messages([], staff_name="", reset=True)
 
     def choose_staff(self, staff: StaffView) -> None:
-        """Show `staff`'s feed; the composer's draft is kept per staff member."""
+        """Show `staff`'s feed; the composer's draft (text, files, method) is kept per staff member."""
         previous = self._staff
         changed = previous is None or previous.id != staff.id
-        composer = self.query_one(Composer)
         if previous is not None and changed:
-            self._drafts[previous.id] = composer.text
+            self._keep_draft(previous)
         self._staff = staff
-        self._show_staff(staff)
+        self._show_staff(staff, keep_method=not changed)
         if changed:
-            composer.text = self._drafts.pop(staff.id, "")
-            self._set_error(None)
+            draft = self._drafts.get(staff.id) or DraftState()
+            self.query_one(Composer).text = draft.body
+            self.query_one(AttachmentTray).set_files(draft.files)
+            toggle = self.query_one(MethodToggle)
+            if draft.method is not None and toggle.unavailable is None:
+                toggle.method = draft.method
+            self._set_error(draft.problem)
             self.load_feed(staff, reset=True)
 
-    def _show_staff(self, staff: StaffView) -> None:
+    def _current_draft(self) -> DraftState:
+        return DraftState(
+            self.query_one(Composer).text,
+            self.query_one(AttachmentTray).files,
+            self.query_one(MethodToggle).method,
+        )
+
+    def _keep_draft(self, staff: StaffView) -> None:
+        """Remember the composer's state for `staff`, here and in the database (so it survives a restart)."""
+        draft = self._current_draft()
+        if draft.empty:
+            self._drafts.pop(staff.id, None)
+        else:
+            self._drafts[staff.id] = draft
+        self.save_draft(staff.id, draft)
+
+    @work(thread=True, exit_on_error=False, group="drafts")
+    def save_draft(self, staff_id: int, draft: DraftState) -> None:
+        services = self.app.services
+        save_draft(services.engine, services.dispatcher, staff_id, draft.body, [str(f.path) for f in draft.files],
+                   draft.method.value if draft.method else None)
+
+    def on_unmount(self) -> None:
+        self.save_open_draft_now()
+
+    def save_open_draft_now(self) -> None:
+        """On the way out: the open draft is written before the app exits."""
+        if self._staff is not None:
+            draft = self._current_draft()
+            services = self.app.services
+            save_draft(services.engine, services.dispatcher, self._staff.id, draft.body,
+                       [str(f.path) for f in draft.files], draft.method.value)
+
+    def _show_staff(self, staff: StaffView, keep_method: bool = False) -> None:
         parts = [safe_line(staff.name), staff.email]
         if staff.phone:
             parts.append(staff.phone)
@@ -144,10 +230,32 @@ class MainScreen(Screen[None]):
             parts.append("texts: opted out")
         self.query_one("#feed-title", Static).update(Text("  ·  ".join(parts)))
         reason = sms_unavailable_reason(self.app.services.settings.company.text_messaging, staff)
-        via = "via Email" + (f"  (SMS unavailable: {reason})" if reason else "")
-        self.query_one("#composer-hint", Static).update(
-            Text(f"{via}  ·  Enter send  ·  Ctrl+J new line  ·  Esc leave")
-        )
+        toggle = self.query_one(MethodToggle)
+        preferred = toggle.method if keep_method else staff.default_method
+        toggle.offer(reason, preferred)
+        self._update_hint()
+
+    def _update_hint(self) -> None:
+        """Keys, and while SMS is chosen the segment count: `42/160 · 1 segment · GSM-7`."""
+        hint = Text("Enter send · ^J new line · ^O attach · ^T Email/SMS · ^E editor · Esc leave")
+        if Channel.SMS in self.query_one(MethodToggle).method.channels:
+            count = count_segments(self.query_one(Composer).text.rstrip())
+            style = "bold" if count.warn or count.too_long else ""
+            hint = Text("SMS " + count.describe(), style=style)
+            if count.too_long:
+                hint.append(f"  · over {MAX_SMS_CHARS} characters: too long to text", style="bold")
+            elif count.warn:
+                hint.append(f"  · more than {WARN_SEGMENTS} segments", style="bold")
+            hint.append("  ·  Enter send · ^O attach · ^T Email/SMS · Esc leave")
+        self.query_one("#composer-hint", Static).update(hint)
+
+    @on(Composer.Changed)
+    def _composer_changed(self) -> None:
+        self._update_hint()
+
+    @on(MethodToggle.Changed)
+    def _method_changed(self) -> None:
+        self._update_hint()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
     def load_feed(self, staff: StaffView, reset: bool) -> None:
@@ -235,31 +343,122 @@ class MainScreen(Screen[None]):
             self._set_error("choose a staff member first")
             return
         self._set_error(None)
-        self.send(self._staff, event.text)
+        draft = self._current_draft()
+        typed = draft.body.strip().strip("'\"")
+        if not draft.files and typed and "\n" not in typed and Path(typed).expanduser().is_file():
+            self._offer_attach(typed, sending=True)
+            return
+        self.send(self._staff, draft, False)
 
     @work(thread=True, exit_on_error=False, group="send")
-    def send(self, staff: StaffView, text: str) -> None:
-        from staff_feed_tui.services import queue_outgoing
-
+    def send(self, staff: StaffView, draft: DraftState, files_by_email: bool) -> None:
         try:
-            message_id = queue_outgoing(self.app.services, staff=staff, body=text)
+            message_id = queue_outgoing(self.app.services, staff=staff, body=draft.body, attachments=draft.files,
+                                        method=draft.method or DeliveryMethod.EMAIL, files_by_email=files_by_email)
+        except MmsLimitError as exc:
+            self.post_message(MmsLimitsBroken(staff, draft, exc.problems))
+            return
         except (DraftError, DatabaseBusy) as exc:
             self.post_message(SendRefused(staff, str(exc)))
             return
-        self.post_message(MessageQueued(staff, message_id))
+        self.post_message(MessageQueued(staff, message_id, draft.method or DeliveryMethod.EMAIL))
+
+    @on(MmsLimitsBroken)
+    def _mms_limits(self, event: MmsLimitsBroken) -> None:
+        def answered(answer: str | None) -> None:
+            if answer == "email":
+                self.send(event.staff, event.draft, True)
+            else:
+                self._set_error("Not sent: the files break the MMS limits. Remove some, or send them by email only.")
+
+        body = "\n".join(f"• {p}" for p in event.problems)
+        body += "\n\nThe text can go by SMS without them, and the files by email."
+        self.app.push_screen(
+            Question("These files cannot go by text", body, {"e": ("email", "send the files by email only")}),
+            answered,
+        )
 
     @on(MessageQueued)
     def _queued(self, event: MessageQueued) -> None:
+        self._drafts.pop(event.staff.id, None)
+        self.save_draft(event.staff.id, DraftState())
         if self._staff is not None and self._staff.id == event.staff.id:
             self.query_one(Composer).clear()
+            self.query_one(AttachmentTray).set_files([])
             self.load_feed(event.staff, reset=True)
-        else:
-            self._drafts.pop(event.staff.id, None)
-        self.notify(f"Queued for {safe_line(event.staff.name)} by email.", timeout=3)
+        how = {DeliveryMethod.EMAIL: "by email", DeliveryMethod.SMS: "by SMS", DeliveryMethod.BOTH: "by email and SMS"}
+        self.notify(f"Queued for {safe_line(event.staff.name)} {how[event.method]}.", timeout=3)
 
     @on(SendRefused)
     def _refused(self, event: SendRefused) -> None:
         self._set_error(f"Not sent: {event.reason}")
+
+    # ---- attachments and the editor ---------------------------------------------------------------------------
+
+    def action_attach(self) -> None:
+        if self._staff is None:
+            return
+        tray = self.query_one(AttachmentTray)
+
+        def chosen(files: list[AttachmentFile] | None) -> None:
+            if files:
+                tray.set_files([*tray.files, *files])
+                self._set_error(None)
+            self.set_focus(self.query_one(Composer))
+
+        self.app.push_screen(AttachPicker(Path.cwd(), tray.files), chosen)
+
+    def _offer_attach(self, raw: str, *, sending: bool = False) -> None:
+        tray = self.query_one(AttachmentTray)
+        composer = self.query_one(Composer)
+        try:
+            file = check_attachment(raw, tray.files)
+        except DraftError as exc:
+            self._set_error(str(exc))
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer == "attach":
+                tray.set_files([*tray.files, file])
+                if sending:
+                    composer.clear()
+            elif answer == "text":
+                if sending and self._staff is not None:
+                    self.send(self._staff, self._current_draft(), False)
+                else:
+                    composer.insert(raw)
+
+        self.app.push_screen(
+            Question(
+                "Attach this file?",
+                f"{safe_line(raw)}\n{human_size(file.size)} · {file.mime_type}",
+                {"y": ("attach", "attach it"), "n": ("text", "send the path as text" if sending else "paste as text")},
+            ),
+            answered,
+        )
+
+    @on(Composer.PathPasted)
+    def _path_pasted(self, event: Composer.PathPasted) -> None:
+        self._offer_attach(event.path)
+
+    @on(AttachmentTray.Removed)
+    def _file_removed(self, event: AttachmentTray.Removed) -> None:
+        self.notify(f"Removed {safe_line(event.file.filename)}.", timeout=2)
+        if not event.tray.files:
+            self.set_focus(self.query_one(Composer))
+
+    def action_cycle_method(self) -> None:
+        self.query_one(MethodToggle).action_step(1)
+
+    @on(Composer.EditorRequested)
+    def _editor(self, event: Composer.EditorRequested) -> None:
+        composer = event.composer
+        edited = edit_in_editor(self.app, composer.text)
+        if edited is None:
+            self._set_error("the editor failed or was not found: set $EDITOR (or $VISUAL)")
+            return
+        composer.text = edited
+        composer.move_cursor(composer.document.end)
 
     def _set_error(self, text: str | None) -> None:
         label = self.query_one("#composer-error", Static)
@@ -303,13 +502,15 @@ class MainScreen(Screen[None]):
 
     @on(Composer.Left)
     def _left(self, _: Composer.Left) -> None:
+        if self._staff is not None:
+            self._keep_draft(self._staff)
         self.set_focus(self.query_one(FeedView))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
-            what = {"staff": "load the staff list", "feed": "load the feed", "send": "send",
+            what = {"staff": "load the staff list", "feed": "load the feed", "send": "send", "drafts": "save the draft",
                     "deliveries": "change the delivery", "reads": "save what you have read",
                     "inbound": "check new texts", "triage": "count unknown senders"}.get(
                 event.worker.group, "finish a task"
@@ -320,7 +521,18 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "write" and isinstance(self.focused, Composer):
             return False  # an `i` typed in the composer is a letter
+        if action == "nav":
+            return isinstance(self.focused, (StaffList, FeedView)) or None  # elsewhere the key is the widget's
         return True
+
+    def action_nav(self, where: str) -> None:
+        focused = self.focused
+        if isinstance(focused, StaffList):
+            {"down": focused.action_cursor_down, "up": focused.action_cursor_up,
+             "first": focused.action_first, "last": focused.action_last}[where]()
+        elif isinstance(focused, FeedView):
+            {"down": focused.action_cursor_down, "up": focused.action_cursor_up,
+             "first": focused.action_first, "last": focused.action_last}[where]()
 
     # ---- actions ----------------------------------------------------------------------------------------------
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
+
+def _is_file(text: str) -> bool:
+    try:
+        return os.path.isfile(os.path.expanduser(text))
+    except (OSError, ValueError):
+        return False
+
 
 NEWLINE_KEYS = {"ctrl+j", "alt+enter", "shift+enter", "ctrl+enter"}
 
@@ -18,6 +26,7 @@ class Composer(TextArea):
     BINDINGS = [
         Binding("enter", "submit", "Send", show=True),
         Binding("ctrl+j,alt+enter", "newline", "New line", show=True),
+        Binding("ctrl+e,f4", "editor", "Editor", show=True),
         Binding("escape", "leave", "Leave", show=True),
     ]
 
@@ -29,6 +38,17 @@ class Composer(TextArea):
     @dataclass
     class Left(Message):
         composer: Composer
+
+    @dataclass
+    class EditorRequested(Message):
+        composer: Composer
+
+    @dataclass
+    class PathPasted(Message):
+        """A dispatcher pasted the path of an existing file: offer to attach it instead."""
+
+        composer: Composer
+        path: str
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, placeholder="Add a message…", soft_wrap=True, show_line_numbers=False)
@@ -45,12 +65,29 @@ class Composer(TextArea):
             event.prevent_default()
             self.action_newline()
             return
+        if event.key in ("ctrl+e", "f4"):  # TextArea would take ctrl+e as "end of line"
+            event.stop()
+            event.prevent_default()
+            self.action_editor()
+            return
         if event.key == "escape":
             event.stop()
             event.prevent_default()
             self.action_leave()
             return
         await super()._on_key(event)
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        candidate = event.text.strip().strip("'\"")
+        if candidate and "\n" not in candidate and len(candidate) < 4096 and _is_file(candidate):
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.PathPasted(self, candidate))
+            return
+        await super()._on_paste(event)
+
+    def action_editor(self) -> None:
+        self.post_message(self.EditorRequested(self))
 
     def action_submit(self) -> None:
         self.post_message(self.Submitted(self, self.text))
