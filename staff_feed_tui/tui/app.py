@@ -107,6 +107,17 @@ class StaffFeedApp(App[int]):
         """Every toast is plain text: names, bodies and errors in it are untrusted, so markup is always off."""
         super().notify(str(message), title=title, severity=severity, timeout=timeout, markup=False)
 
+    async def action_quit(self) -> None:
+        """The open draft is written before the app exits."""
+        for screen in self.screen_stack:
+            if not isinstance(screen, MainScreen):
+                continue
+            try:
+                screen.save_open_draft_now()
+            except Exception:  # noqa: BLE001 - leaving must not fail; the draft saved a second ago stays
+                self.log.error("could not save the open draft on exit")
+        self.exit()
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from staff_feed_tui.core.draft import AttachmentFile, DraftError, check_attachment, human_size
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from staff_feed_tui.tui.app import StaffFeedApp
 
 FEED_WINDOW = 300
+DRAFT_SAVE_DELAY_S = 1.0
 
 
 class MainScreen(Screen[None]):
@@ -79,6 +81,7 @@ class MainScreen(Screen[None]):
         self._staff: StaffView | None = None
         self._drafts: dict[int, DraftState] = {}
         self._drafts_loaded = False
+        self._draft_timer: Timer | None = None
         self._newest_seen = 0  # messages up to this id were there before; newer inbound ones are announced
 
     def compose(self) -> ComposeResult:
@@ -208,9 +211,6 @@ class MainScreen(Screen[None]):
         save_draft(services.engine, services.dispatcher, staff_id, draft.body, [str(f.path) for f in draft.files],
                    draft.method.value if draft.method else None)
 
-    def on_unmount(self) -> None:
-        self.save_open_draft_now()
-
     def save_open_draft_now(self) -> None:
         """On the way out: the open draft is written before the app exits."""
         if self._staff is not None:
@@ -252,10 +252,19 @@ class MainScreen(Screen[None]):
     @on(Composer.Changed)
     def _composer_changed(self) -> None:
         self._update_hint()
+        self._draft_changed()
 
     @on(MethodToggle.Changed)
     def _method_changed(self) -> None:
         self._update_hint()
+
+    def _draft_changed(self) -> None:
+        """Save the open draft a moment after the typing stops, so a crash or a closed SSH session loses little."""
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        staff = self._staff
+        if staff is not None:
+            self._draft_timer = self.set_timer(DRAFT_SAVE_DELAY_S, lambda: self._keep_draft(staff))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
     def load_feed(self, staff: StaffView, reset: bool) -> None:
@@ -404,6 +413,7 @@ class MainScreen(Screen[None]):
             if files:
                 tray.set_files([*tray.files, *files])
                 self._set_error(None)
+                self._draft_changed()
             self.set_focus(self.query_one(Composer))
 
         self.app.push_screen(AttachPicker(Path.cwd(), tray.files), chosen)
@@ -443,6 +453,7 @@ class MainScreen(Screen[None]):
 
     @on(AttachmentTray.Removed)
     def _file_removed(self, event: AttachmentTray.Removed) -> None:
+        self._draft_changed()
         self.notify(f"Removed {safe_line(event.file.filename)}.", timeout=2)
         if not event.tray.files:
             self.set_focus(self.query_one(Composer))
