@@ -74,8 +74,7 @@ class Composer(TextArea):
             event.stop()
             event.prevent_default()
             self.action_leave()
-            return
-        await super()._on_key(event)
+        # Other keys reach TextArea's own _on_key next: Textual calls the handler of each class in the MRO.
 
     async def _on_paste(self, event: events.Paste) -> None:
         candidate = event.text.strip().strip("'\"")
@@ -83,8 +82,7 @@ class Composer(TextArea):
             event.stop()
             event.prevent_default()
             self.post_message(self.PathPasted(self, candidate))
-            return
-        await super()._on_paste(event)
+        # Otherwise TextArea's own _on_paste runs next: Textual calls the handler of each class in the MRO.
 
     def action_editor(self) -> None:
         self.post_message(self.EditorRequested(self))
