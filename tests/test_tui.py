@@ -215,7 +215,8 @@ async def test_inbound_text_shows_raises_unread_toasts_and_rings(services: Servi
         await wait_for(pilot, lambda: "[b]at the gate[/b]" in feed_text(pilot), "the text in Dana's open feed")
         assert "← received from Dana Reyes" in feed_text(pilot)
         await wait_for(pilot, lambda: bells == [1], "the bell")
-        assert any("Text from Dana Reyes: [b]at the gate[/b]" in str(n.message) for n in app._notifications)
+        await wait_for(pilot, lambda: any("Text from Dana Reyes: [b]at the gate[/b]" == n.message
+                                          for n in app._notifications), "the toast")
         assert staff_list.unread.get(staff_list.current.id, 0) == 0  # type: ignore[union-attr]
         # A text to a staff member whose feed is not open raises their count.
         await asyncio.to_thread(receive_sms, services.engine, sid="SMin2", from_number="+14155550102", body="hi")
