@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("gateway", "serve Twilio's webhooks (inbound texts, delivery receipts) and MMS media")
 
+    demo = command("demo-data", "build a large, realistic, reproducible database (for trials and benchmarks)")
+    demo.add_argument("--staff", type=int, default=500, metavar="N")
+    demo.add_argument("--messages", type=int, default=100_000, metavar="M")
+    demo.add_argument("--seed", type=int, default=1)
+
     command("doctor", "check the configuration, SMTP, Twilio and the gateway URL, without sending anything")
 
     worker = command("worker", "run the outbox worker (the TUI embeds one too)")
@@ -164,6 +169,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _doctor(args)
     if command == "gateway":
         return _gateway(args)
+    if command == "demo-data":
+        return _demo_data(args)
     raise CommandError(f"unknown command {command}")
 
 
@@ -331,6 +338,25 @@ def _doctor(args: argparse.Namespace) -> int:
     for check in results:
         print(check.line(), flush=True)
     return 0 if all(c.ok for c in results) else EXIT_ERROR
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    from staff_feed_tui.store.synthetic import build
+
+    if args.staff < 1 or args.messages < 0:
+        raise CommandError("--staff must be at least 1 and --messages at least 0")
+    services = _services(args)
+    if services.db_path is None:
+        raise CommandError("demo-data needs a SQLite database")
+    try:
+        report = build(services.db_path, staff=args.staff, messages=args.messages, seed=args.seed,
+                       progress=lambda text: print(f"  {text}", flush=True))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"built {report.staff:,} staff, {report.messages:,} messages and {report.deliveries:,} deliveries in "
+          f"{report.seconds:.1f} s into {services.db_path} (staff {report.busiest_staff_id} has "
+          f"{report.busiest_count:,} messages)")
+    return 0
 
 
 def _gateway(args: argparse.Namespace) -> int:
