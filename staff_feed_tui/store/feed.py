@@ -128,16 +128,17 @@ def feed_page(
     after: FeedKey | None = None,
     limit: int = 100,
     include_deleted: bool = False,
+    oldest: bool = False,
 ) -> list[MessageView]:
     """Up to `limit` messages, oldest first.
 
-    With `before`, the newest messages older than that key; with `after`, the oldest newer than it; with neither,
-    the newest page.
+    With `before`, the newest messages older than that key; with `after`, the oldest newer than it; with `oldest`,
+    the very first page; with none of them, the newest page.
     """
     query = select(Message).where(Message.staff_id == staff_id)
     if not include_deleted:
         query = query.where(col(Message.deleted_at).is_(None))
-    newest_first = after is None
+    newest_first = after is None and not oldest
     if before is not None:
         query = query.where(
             or_(Message.created_at < before[0], and_(Message.created_at == before[0], col(Message.id) < before[1]))
@@ -159,25 +160,13 @@ def feed_page(
 
 def iter_feed(engine: Engine, staff_id: int, *, page: int = 500, include_deleted: bool = False) -> Iterator[MessageView]:
     """The whole feed, oldest first, a page at a time."""
-    after: FeedKey | None = None
+    rows = feed_page(engine, staff_id, oldest=True, limit=page, include_deleted=include_deleted)
     while True:
-        if after is None:
-            rows = _first_page(engine, staff_id, page, include_deleted)
-        else:
-            rows = feed_page(engine, staff_id, after=after, limit=page, include_deleted=include_deleted)
         yield from rows
         if len(rows) < page:
             return
-        after = (rows[-1].created_at, rows[-1].id)
-
-
-def _first_page(engine: Engine, staff_id: int, limit: int, include_deleted: bool) -> list[MessageView]:
-    query = select(Message).where(Message.staff_id == staff_id)
-    if not include_deleted:
-        query = query.where(col(Message.deleted_at).is_(None))
-    query = query.order_by(col(Message.created_at), col(Message.id)).limit(limit)
-    with read_session(engine) as session:
-        return load_messages(session, list(session.exec(query)))
+        rows = feed_page(engine, staff_id, after=(rows[-1].created_at, rows[-1].id), limit=page,
+                         include_deleted=include_deleted)
 
 
 def get_messages(engine: Engine, ids: Sequence[int]) -> list[MessageView]:

@@ -44,3 +44,15 @@ def unread_counts(engine: Engine, dispatcher: str) -> dict[int, int]:
 def newest_message_id(engine: Engine) -> int:
     with read_session(engine) as session:
         return session.execute(text("SELECT coalesce(max(id), 0) FROM message")).scalar_one()
+
+
+def last_read_id(engine: Engine, dispatcher: str, staff_id: int) -> int:
+    with read_session(engine) as session:
+        value = session.execute(
+            text(
+                "SELECT r.last_read_id FROM read_mark r JOIN dispatcher d ON d.id = r.dispatcher_id"
+                " WHERE d.name = :name AND r.staff_id = :staff"
+            ),
+            {"name": dispatcher, "staff": staff_id},
+        ).scalar()
+        return int(value or 0)

@@ -40,6 +40,24 @@ class FeedLoaded(Message):
     staff: StaffView
     messages: Sequence[MessageView]
     reset: bool
+    at_oldest: bool = True
+    at_newest: bool = True
+    unread_after: int | None = None
+    top: bool = False
+
+
+@dataclass
+class FeedPageLoaded(Message):
+    staff: StaffView
+    messages: Sequence[MessageView]
+    older: bool
+    at_edge: bool
+
+
+@dataclass
+class FeedMessagesChanged(Message):
+    staff_id: int
+    messages: Sequence[MessageView]
 
 
 @dataclass

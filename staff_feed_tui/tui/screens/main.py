@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,13 +26,15 @@ from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
 from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.feed import feed_page, get_messages
 from staff_feed_tui.store.inbound import list_triage
-from staff_feed_tui.store.reads import mark_read, newest_message_id, unread_counts
+from staff_feed_tui.store.reads import last_read_id, mark_read, newest_message_id, unread_counts
 from staff_feed_tui.store.staff import list_staff
 from staff_feed_tui.tui.editor import edit_in_editor
 from staff_feed_tui.tui.messages import (
     DraftsLoaded,
     DraftState,
     FeedLoaded,
+    FeedMessagesChanged,
+    FeedPageLoaded,
     FeedsChanged,
     InboundArrived,
     MessageQueued,
@@ -51,7 +54,7 @@ from staff_feed_tui.tui.widgets.staff_list import StaffList, staff_flags
 if TYPE_CHECKING:
     from staff_feed_tui.tui.app import StaffFeedApp
 
-FEED_WINDOW = 300
+FEED_PAGE = 200
 DRAFT_SAVE_DELAY_S = 1.0
 
 
@@ -267,15 +270,61 @@ class MainScreen(Screen[None]):
             self._draft_timer = self.set_timer(DRAFT_SAVE_DELAY_S, lambda: self._keep_draft(staff))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
-    def load_feed(self, staff: StaffView, reset: bool) -> None:
-        messages = feed_page(self.app.services.engine, staff.id, limit=FEED_WINDOW)
-        self.post_message(FeedLoaded(staff, messages, reset))
+    def load_feed(self, staff: StaffView, reset: bool, oldest: bool = False) -> None:
+        """The newest page (or, for Home, the oldest), and where this dispatcher's unread messages start."""
+        services = self.app.services
+        unread_after = last_read_id(services.engine, services.dispatcher, staff.id) if reset else None
+        messages = feed_page(services.engine, staff.id, limit=FEED_PAGE, oldest=oldest)
+        full = len(messages) == FEED_PAGE
+        self.post_message(FeedLoaded(staff, messages, reset, at_oldest=not full or oldest,
+                                     at_newest=not (oldest and full), unread_after=unread_after, top=oldest))
+
+    @work(thread=True, exit_on_error=False, group="feed-page")
+    def load_page(self, staff: StaffView, older: bool, key: tuple[datetime, int]) -> None:
+        engine = self.app.services.engine
+        if older:
+            messages = feed_page(engine, staff.id, before=key, limit=FEED_PAGE)
+        else:
+            messages = feed_page(engine, staff.id, after=key, limit=FEED_PAGE)
+        self.post_message(FeedPageLoaded(staff, messages, older, len(messages) < FEED_PAGE))
+
+    @on(FeedView.PageWanted)
+    def _page_wanted(self, event: FeedView.PageWanted) -> None:
+        if self._staff is not None:
+            self.load_page(self._staff, event.older, event.key)
+
+    @on(FeedPageLoaded)
+    def _page_loaded(self, event: FeedPageLoaded) -> None:
+        if self._staff is not None and event.staff.id == self._staff.id:
+            self.query_one(FeedView).add_page(event.messages, older=event.older, at_edge=event.at_edge)
+
+    @on(FeedView.JumpWanted)
+    def _jump_wanted(self, event: FeedView.JumpWanted) -> None:
+        if self._staff is not None:
+            self.load_feed(self._staff, reset=False, oldest=event.oldest)
+
+    @work(thread=True, exit_on_error=False, group="feed-changes")
+    def refresh_messages(self, staff_id: int, message_ids: list[int]) -> None:
+        self.post_message(FeedMessagesChanged(staff_id, get_messages(self.app.services.engine, message_ids)))
+
+    @on(FeedMessagesChanged)
+    def _messages_changed(self, event: FeedMessagesChanged) -> None:
+        if self._staff is None or event.staff_id != self._staff.id:
+            return
+        feed = self.query_one(FeedView)
+        feed.apply_changes(event.messages)
+        inbound = [m.id for m in event.messages if m.direction is Direction.IN]
+        if inbound:
+            self.mark_read(event.staff_id, max(inbound))
 
     @on(FeedLoaded)
     def _feed_loaded(self, event: FeedLoaded) -> None:
         if self._staff is None or event.staff.id != self._staff.id:
             return  # a late answer for a staff member no longer shown
-        self.query_one(FeedView).set_messages(event.messages, staff_name=event.staff.name, reset=event.reset)
+        self.query_one(FeedView).set_messages(
+            event.messages, staff_name=event.staff.name, reset=event.reset or event.top, at_oldest=event.at_oldest,
+            at_newest=event.at_newest, unread_after=event.unread_after, top=event.top,
+        )
         inbound = [m.id for m in event.messages if m.direction is Direction.IN]
         staff_list = self.query_one(StaffList)
         if inbound and staff_list.unread.get(event.staff.id):
@@ -301,8 +350,10 @@ class MainScreen(Screen[None]):
         feeds = [f for f in event.feeds if f.staff_id != 0]
         if any(f.staff_changed for f in feeds):
             self.load_staff()
-        if self._staff is not None and any(f.staff_id == self._staff.id for f in feeds):
-            self.load_feed(self._staff, reset=False)
+        if self._staff is not None:
+            ids = sorted({m for f in feeds if f.staff_id == self._staff.id for m in f.message_ids})
+            if ids:
+                self.refresh_messages(self._staff.id, ids)
         changed = sorted({m for f in feeds for m in f.message_ids if m > self._newest_seen})
         if changed:
             self.check_inbound(changed)
@@ -521,7 +572,8 @@ class MainScreen(Screen[None]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
-            what = {"staff": "load the staff list", "feed": "load the feed", "send": "send", "drafts": "save the draft",
+            what = {"staff": "load the staff list", "feed": "load the feed", "feed-page": "load more of the feed",
+                    "feed-changes": "update the feed", "send": "send", "drafts": "save the draft",
                     "deliveries": "change the delivery", "reads": "save what you have read",
                     "inbound": "check new texts", "triage": "count unknown senders"}.get(
                 event.worker.group, "finish a task"

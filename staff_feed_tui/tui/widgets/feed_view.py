@@ -31,6 +31,8 @@ from staff_feed_tui.core.types import DeliveryStatus, Direction, MessageView
 
 GUTTER = 2
 CACHE_SIZE = 2000
+MAX_WINDOW = 600  # messages held at once; the far end is dropped as the view moves
+EDGE = 40  # lines from either end of the window at which the next page is asked for
 
 
 def _now() -> datetime:
@@ -69,6 +71,8 @@ class FeedView(ScrollView, can_focus=True):
         "feed--failed",
         "feed--cursor",
         "feed--hint",
+        "feed--unread",
+        "feed--more",
     }
 
     DEFAULT_CSS = """
@@ -88,6 +92,8 @@ class FeedView(ScrollView, can_focus=True):
         & > .feed--failed { color: $error; text-style: bold; }
         & > .feed--cursor { color: $accent; text-style: bold; }
         & > .feed--hint { color: $text-muted; text-style: italic; }
+        & > .feed--unread { color: $warning; text-style: bold; }
+        & > .feed--more { background: $warning; color: $background; text-style: bold reverse; }
     }
     """
 
@@ -97,6 +103,21 @@ class FeedView(ScrollView, can_focus=True):
 
         feed: FeedView
         message: MessageView | None
+
+    @dataclass
+    class PageWanted(Message):
+        """The view neared an edge of its window: load the page older (or newer) than `key`."""
+
+        feed: FeedView
+        older: bool
+        key: tuple[datetime, int]
+
+    @dataclass
+    class JumpWanted(Message):
+        """Home/End went past the window: load the oldest (or newest) page."""
+
+        feed: FeedView
+        oldest: bool
 
     @dataclass
     class RetryRequested(Message):
@@ -130,6 +151,11 @@ class FeedView(ScrollView, can_focus=True):
         # Whether the view follows the newest message. Kept from scroll events rather than measured in
         # set_messages, because a scroll to the end queued by an earlier load may not have happened yet.
         self._pinned = True
+        self.at_oldest = True  # the window holds the first message of the feed
+        self.at_newest = True  # ... and the last one
+        self._waiting: set[bool] = set()  # pages asked for and not yet here: True older, False newer
+        self._unread_after: int | None = None  # inbound messages past this id get the "new" marker
+        self._more = 0  # messages that arrived below the window while scrolled up
         self.empty_hint = "No messages yet. Write one below and press Enter to send."
 
     # ---- data -------------------------------------------------------------------------------------------------
@@ -142,11 +168,36 @@ class FeedView(ScrollView, can_focus=True):
     def selected(self) -> MessageView | None:
         return self._messages[self._cursor] if self._cursor is not None else None
 
-    def set_messages(self, messages: Sequence[MessageView], *, staff_name: str, reset: bool) -> None:
-        """Show `messages` (oldest first). With `reset`, jump to the newest; otherwise keep the view where it was.
-
-        A view that was at the bottom follows new messages down; one scrolled up stays put on the same message.
+    def set_messages(
+        self,
+        messages: Sequence[MessageView],
+        *,
+        staff_name: str,
+        reset: bool,
+        at_oldest: bool = True,
+        at_newest: bool = True,
+        unread_after: int | None = None,
+        top: bool = False,
+    ) -> None:
+        """Show a window of `messages` (oldest first). With `reset`, jump to the newest (or, with `top`, to the
+        oldest); otherwise keep the view where it was. A view at the bottom follows new messages down; one
+        scrolled up stays put on the same message.
         """
+        if reset:
+            self._unread_after = unread_after
+            self._more = 0
+        self.at_oldest, self.at_newest = at_oldest, at_newest
+        self._waiting.clear()
+        if top:
+            self._messages = list(messages)
+            self._staff_name = staff_name
+            self._rebuild()
+            self._cursor = 0 if self._messages else None
+            self._pinned = False
+            self.call_after_refresh(self.scroll_home, animate=False, immediate=True)
+            self.refresh()
+            self.post_message(self.CursorMoved(self, self.selected))
+            return
         at_bottom = self._pinned
         selected_id = None if reset or self.selected is None else self.selected.id
         anchor = self._anchor()
@@ -190,7 +241,82 @@ class FeedView(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        self._pinned = new_value >= self.max_scroll_y
+        self._pinned = new_value >= self.max_scroll_y and self.at_newest
+        if self._pinned and self._more:
+            self._more = 0
+            self.refresh()
+        self._want_pages()
+
+    def add_page(self, messages: Sequence[MessageView], *, older: bool, at_edge: bool) -> None:
+        """Add a page loaded for an edge of the window, keeping what is on screen exactly where it is.
+
+        The window keeps at most MAX_WINDOW messages: the far end is let go (and loaded again if scrolled back to),
+        so memory stays flat however far a dispatcher scrolls.
+        """
+        self._waiting.discard(older)
+        known = {m.id for m in self._messages}
+        fresh = [m for m in messages if m.id not in known]
+        anchor = self._anchor()
+        selected_id = self.selected.id if self.selected else None
+        if older:
+            self.at_oldest = at_edge
+            self._messages = fresh + self._messages
+            if len(self._messages) > MAX_WINDOW:
+                self._messages = self._messages[:MAX_WINDOW]
+                self.at_newest = False
+        else:
+            self.at_newest = at_edge
+            self._messages = self._messages + fresh
+            if len(self._messages) > MAX_WINDOW:
+                self._messages = self._messages[-MAX_WINDOW:]
+                self.at_oldest = False
+            if at_edge:
+                self._more = 0
+        self._rebuild()
+        ids = [m.id for m in self._messages]
+        self._cursor = ids.index(selected_id) if selected_id in ids else (0 if ids else None)
+        if anchor is not None:
+            self._restore(anchor)
+        self.refresh()
+
+    def apply_changes(self, changed: Sequence[MessageView]) -> None:
+        """Messages that changed or arrived (from any process): update those in the window, add new ones at the
+        bottom when the window reaches the newest, and otherwise count them for the -MORE- hint."""
+        if not changed:
+            return
+        index = {m.id: n for n, m in enumerate(self._messages)}
+        updated = list(self._messages)
+        arrivals = []
+        for message in changed:
+            if message.id in index:
+                updated[index[message.id]] = message
+            elif message.deleted_at is None:
+                arrivals.append(message)
+        updated = [m for m in updated if m.deleted_at is None]
+        newest_key = (updated[-1].created_at, updated[-1].id) if updated else None
+        later = [m for m in arrivals if newest_key is None or (m.created_at, m.id) > newest_key]
+        if self.at_newest:
+            updated += sorted(later, key=lambda m: (m.created_at, m.id))
+            if later and not self._pinned:
+                self._more += len(later)
+        else:
+            self._more += len(later)
+        self.set_messages(updated, staff_name=self._staff_name, reset=False, at_oldest=self.at_oldest,
+                          at_newest=self.at_newest)
+
+    def _want_pages(self) -> None:
+        """Ask for the next page when the view comes within EDGE lines of either end of its window."""
+        if not self._messages:
+            return
+        top = int(self.scroll_offset.y)
+        if not self.at_oldest and top < EDGE and True not in self._waiting:
+            self._waiting.add(True)
+            first = self._messages[0]
+            self.post_message(self.PageWanted(self, True, (first.created_at, first.id)))
+        if not self.at_newest and top > self.max_scroll_y - EDGE and False not in self._waiting:
+            self._waiting.add(False)
+            last = self._messages[-1]
+            self.post_message(self.PageWanted(self, False, (last.created_at, last.id)))
 
     # ---- layout -----------------------------------------------------------------------------------------------
 
@@ -202,7 +328,17 @@ class FeedView(ScrollView, can_focus=True):
         lines: list[_Line] = []
         starts: list[int] = []
         last_day = None
+        marked = False
         for index, message in enumerate(self._messages):
+            if (
+                not marked
+                and self._unread_after is not None
+                and message.direction is Direction.IN
+                and message.id > self._unread_after
+            ):
+                marker = " new ".center(width, "━")
+                lines.append(_Line(Strip([Segment(marker, self.get_component_rich_style("feed--unread"))], width), -1))
+                marked = True
             day = message.created_at.astimezone().date()
             if day != last_day:
                 label = f" {format_day(message.created_at, now)} "
@@ -292,6 +428,9 @@ class FeedView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_offset.y) + y
         width = self.scrollable_content_region.width
+        if self._more and y == self.scrollable_content_region.height - 1:
+            hint = f" -MORE- {self._more} new message{'s' if self._more != 1 else ''} below (End) "
+            return Strip([Segment(hint.ljust(width)[:width], self.get_component_rich_style("feed--more"))], width)
         if index >= len(self._lines):
             return Strip.blank(width, self.rich_style)
         line = self._lines[index]
@@ -341,10 +480,17 @@ class FeedView(ScrollView, can_focus=True):
         self._move(0 if self._cursor is None else self._cursor - 1)
 
     def action_first(self) -> None:
+        if not self.at_oldest:
+            self.post_message(self.JumpWanted(self, True))
+            return
         self._move(0)
         self.scroll_home(animate=False, immediate=True)
 
     def action_last(self) -> None:
+        if not self.at_newest:
+            self.post_message(self.JumpWanted(self, False))
+            return
+        self._more = 0
         self._move(len(self._messages) - 1)
         self.scroll_end(animate=False, immediate=True)
 

@@ -1,0 +1,111 @@
+"""The feed at scale: keyset pages without gaps or repeats, and a windowed view that pages as it scrolls."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from staff_feed_tui.services import Services
+from staff_feed_tui.store.feed import feed_page, iter_feed, queue_message
+from staff_feed_tui.store.staff import find_staff
+from staff_feed_tui.tui.app import make_app
+from staff_feed_tui.tui.widgets.feed_view import MAX_WINDOW, FeedView
+from tests.test_tui import _ready, wait_for
+
+
+def _fill(services: Services, staff_id: int, count: int, *, same_time_every: int = 7) -> None:
+    """Messages with many identical timestamps: every `same_time_every` share one."""
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(count):
+        queue_message(services.engine, services.attachments, staff_id=staff_id, author="alex",
+                      body=f"message {n}", now=base + timedelta(minutes=n // same_time_every))
+
+
+def _plain_order(services: Services, staff_id: int) -> list[int]:
+    with sqlite3.connect(services.settings.data_dir / "staff_feed.db") as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT id FROM message WHERE staff_id = ? AND deleted_at IS NULL ORDER BY created_at, id", (staff_id,))]
+
+
+@pytest.mark.parametrize("page", [1, 2, 7, 9, 10, 13, 120, 500])
+def test_pages_have_no_gaps_or_repeats_with_equal_timestamps(services: Services, page: int) -> None:
+    sam = find_staff(services.engine, "sam@example.com")
+    _fill(services, sam.id, 120, same_time_every=9)
+    expected = _plain_order(services, sam.id)
+    forward = [m.id for m in iter_feed(services.engine, sam.id, page=page)]
+    assert forward == expected
+    backward: list[int] = []
+    rows = feed_page(services.engine, sam.id, limit=page)
+    while rows:
+        backward = [m.id for m in rows] + backward
+        rows = feed_page(services.engine, sam.id, before=(rows[0].created_at, rows[0].id), limit=page)
+    assert backward == expected
+
+
+async def test_home_end_and_paging_on_a_large_feed(services: Services) -> None:
+    sam = find_staff(services.engine, "sam@example.com")
+    _fill(services, sam.id, 1500)
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        await pilot.press("ctrl+n", "ctrl+n")  # Sam
+        feed = app.screen.query_one(FeedView)
+        await wait_for(pilot, lambda: feed.messages and feed.messages[-1].body == "message 1499", "the newest page")
+        assert not feed.at_oldest and len(feed.messages) == 200
+        await pilot.press("tab")
+        assert app.focused is feed
+        await pilot.press("home")  # past the window: the oldest page is loaded, not everything in between
+        await wait_for(pilot, lambda: feed.selected is not None and feed.selected.body == "message 0", "the oldest")
+        assert feed.at_oldest and not feed.at_newest and len(feed.messages) <= MAX_WINDOW
+        await pilot.press("end")
+        await wait_for(pilot, lambda: feed.selected is not None and feed.selected.body == "message 1499", "newest")
+        # Scrolling up pages older messages in; what is on screen does not move.
+        for _ in range(12):
+            await pilot.press("pageup")
+            top_before = feed.scroll_offset.y
+            shown = feed.rendered_lines()[int(top_before)]
+            await pilot.pause()
+            if feed.rendered_lines()[int(feed.scroll_offset.y)] != shown:
+                raise AssertionError("the view jumped when a page came in")
+        assert len(feed.messages) <= MAX_WINDOW
+        bodies = [m.body for m in feed.messages]
+        assert bodies == sorted(bodies, key=lambda b: int(b.split()[1]))  # in order, no repeats
+
+
+async def test_new_messages_while_scrolled_up_show_more(services: Services) -> None:
+    sam = find_staff(services.engine, "sam@example.com")
+    _fill(services, sam.id, 60)
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        await pilot.press("ctrl+n", "ctrl+n", "tab")
+        feed = app.screen.query_one(FeedView)
+        await wait_for(pilot, lambda: len(feed.messages) == 60, "Sam's feed")
+        await pilot.press("home")
+        top = feed.scroll_offset.y
+        queue_message(services.engine, services.attachments, staff_id=sam.id, author="jordan", body="fresh one")
+        await wait_for(pilot, lambda: feed._more == 1, "the -MORE- count")
+        assert feed.scroll_offset.y == top  # no jump
+        line = feed.render_line(feed.scrollable_content_region.height - 1).text
+        assert "-MORE- 1 new message below (End)" in line
+        await pilot.press("end")
+        await wait_for(pilot, lambda: feed._more == 0 and feed.selected.body == "fresh one", "the new message")
+
+
+async def test_unread_marker_line(services: Services) -> None:
+    from staff_feed_tui.store.inbound import receive_sms
+
+    dana = find_staff(services.engine, "dana@example.com")
+    queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body="we asked")
+    receive_sms(services.engine, sid="SMu1", from_number="+14155550101", body="first reply")
+    receive_sms(services.engine, sid="SMu2", from_number="+14155550101", body="second reply")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        feed = app.screen.query_one(FeedView)
+        await wait_for(pilot, lambda: len(feed.messages) == 3, "Dana's feed")
+        lines = feed.rendered_lines()
+        marker = next(n for n, line in enumerate(lines) if " new " in line and "━" in line)
+        assert "we asked" in "".join(lines[:marker]) and "first reply" in "".join(lines[marker:])
