@@ -12,6 +12,7 @@ from staff_feed_tui.services import Services
 from staff_feed_tui.tui.app import make_app
 from staff_feed_tui.tui.widgets.attachment_tray import AttachmentTray
 from staff_feed_tui.tui.widgets.composer import Composer
+from staff_feed_tui.tui.widgets.feed_view import FeedView
 from staff_feed_tui.tui.widgets.method_toggle import MethodToggle
 from staff_feed_tui.tui.widgets.staff_list import StaffList
 
@@ -32,6 +33,9 @@ def test_composer(snap_compare, services: Services, tmp_path: Path, size: tuple[
             await pilot.pause(0.01)
         if state == "unavailable":
             await pilot.press("ctrl+n")  # Priya has no mobile number
+        feed = screen.query_one(FeedView)
+        while not any("No messages yet" in line for line in feed.rendered_lines()):
+            await pilot.pause(0.01)  # the feed has loaded (polled, as the other tests do)
         await pilot.pause()
         composer = screen.query_one(Composer)
         composer.cursor_blink = False

@@ -116,6 +116,7 @@ class MainScreen(Screen[None]):
         self.query_one(StaffList).focus()
         self.load_staff(initial=True)
         self.count_triage()
+        self._show_worker_state()
         self.set_interval(0.5, self._show_worker_state)
 
     def _show_worker_state(self) -> None:
