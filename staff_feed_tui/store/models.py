@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -55,7 +55,10 @@ class Dispatcher(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_feed", "staff_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_message_feed", "staff_id", "created_at", "id"),
+        Index("ix_message_inbound", "staff_id", "id", sqlite_where=text("direction = 'in' AND deleted_at IS NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     staff_id: int = Field(foreign_key="staff.id")

@@ -56,3 +56,22 @@ def last_read_id(engine: Engine, dispatcher: str, staff_id: int) -> int:
             {"name": dispatcher, "staff": staff_id},
         ).scalar()
         return int(value or 0)
+
+
+def unread_counts_for(engine: Engine, dispatcher: str, staff_ids: list[int]) -> dict[int, int]:
+    """Unread counts for a few staff members, each a short range on the inbound index (for a new arrival)."""
+    with read_session(engine) as session:
+        counts = {}
+        for staff_id in staff_ids:
+            counts[staff_id] = session.execute(
+                text(
+                    """
+                    SELECT count(*) FROM message
+                     WHERE staff_id = :staff AND direction = 'in' AND deleted_at IS NULL
+                       AND id > coalesce((SELECT r.last_read_id FROM read_mark r JOIN dispatcher d
+                                           ON d.id = r.dispatcher_id WHERE d.name = :name AND r.staff_id = :staff), 0)
+                    """
+                ),
+                {"name": dispatcher, "staff": staff_id},
+            ).scalar_one()
+        return counts

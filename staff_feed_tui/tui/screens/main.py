@@ -26,7 +26,7 @@ from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
 from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.feed import feed_page, get_messages
 from staff_feed_tui.store.inbound import list_triage
-from staff_feed_tui.store.reads import last_read_id, mark_read, newest_message_id, unread_counts
+from staff_feed_tui.store.reads import last_read_id, mark_read, newest_message_id, unread_counts, unread_counts_for
 from staff_feed_tui.store.staff import list_staff
 from staff_feed_tui.tui.editor import edit_in_editor
 from staff_feed_tui.tui.messages import (
@@ -366,7 +366,8 @@ class MainScreen(Screen[None]):
         self._newest_seen = max([self._newest_seen, *message_ids])
         if arrived:
             self.post_message(InboundArrived(arrived))
-            self.post_message(UnreadCounted(unread_counts(services.engine, services.dispatcher)))
+            staff_ids = sorted({m.staff_id for m in arrived})
+            self.post_message(UnreadCounted(unread_counts_for(services.engine, services.dispatcher, staff_ids)))
 
     @on(InboundArrived)
     def _inbound_arrived(self, event: InboundArrived) -> None:
@@ -380,7 +381,8 @@ class MainScreen(Screen[None]):
 
     @on(UnreadCounted)
     def _unread_counted(self, event: UnreadCounted) -> None:
-        self.query_one(StaffList).set_unread(self._open_feed_read(event.unread))
+        staff_list = self.query_one(StaffList)
+        staff_list.set_unread(self._open_feed_read({**staff_list.unread, **event.unread}))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="triage")
     def count_triage(self) -> None:
