@@ -109,3 +109,33 @@ async def test_unread_marker_line(services: Services) -> None:
         lines = feed.rendered_lines()
         marker = next(n for n, line in enumerate(lines) if " new " in line and "━" in line)
         assert "we asked" in "".join(lines[:marker]) and "first reply" in "".join(lines[marker:])
+
+
+async def test_staff_find_as_you_type_sort_and_next_unread(services: Services) -> None:
+    from staff_feed_tui.store.inbound import receive_sms
+    from staff_feed_tui.tui.widgets.staff_list import StaffList
+
+    sam = find_staff(services.engine, "sam@example.com")
+    receive_sms(services.engine, sid="SMs1", from_number="+14155550102", body="unread for sam")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        staff_list = app.screen.query_one(StaffList)
+        assert staff_list.current.name == "Dana Reyes"  # type: ignore[union-attr]
+        await pilot.press("right_square_bracket")  # next staff member with unread messages
+        assert staff_list.current.id == sam.id  # type: ignore[union-attr]
+        await pilot.press("o")  # by latest activity: Sam's text is the newest
+        assert staff_list.sort_by_activity and staff_list.shown[0].id == sam.id
+        await pilot.press("o")
+        assert not staff_list.sort_by_activity and staff_list.shown[0].name == "Dana Reyes"
+        await pilot.press("ctrl+f", *"okaf")
+        await wait_for(pilot, lambda: [s.name for s in staff_list.shown] == ["Sam Okafor"], "the filter by name")
+        await pilot.press("escape")
+        assert len(staff_list.shown) == 3 and app.focused is staff_list
+        await pilot.press("ctrl+f", *"0102")
+        await wait_for(pilot, lambda: [s.name for s in staff_list.shown] == ["Sam Okafor"], "the filter by phone")
+        await pilot.press("escape", "ctrl+f", *"priya@")
+        await wait_for(pilot, lambda: [s.name for s in staff_list.shown] == ["Priya Natarajan"], "by email")
+        assert staff_list.current.name == "Priya Natarajan"  # type: ignore[union-attr]  # the match is opened
+        await pilot.press("escape", "g")
+        assert staff_list.current.name == "Dana Reyes"  # type: ignore[union-attr]

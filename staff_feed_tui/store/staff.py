@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine, func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from staff_feed_tui.core.roster import StaffInput
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.types import DeliveryMethod, StaffView
 from staff_feed_tui.store.db import read_session, write_session
-from staff_feed_tui.store.models import Staff
+from staff_feed_tui.store.models import Message, Staff, UTCDateTime
 from staff_feed_tui.store.views import staff_view
 
 
@@ -93,3 +94,13 @@ def find_staff(engine: Engine, ref: str) -> StaffView:
             raise StaffNotFound(f"no staff member matches {shown!r}")
         names = ", ".join(safe_line(s.name) for s in named[:5])
         raise StaffNotFound(f"{len(named)} staff members match {shown!r} ({names}); give the email or id")
+
+
+def staff_activity(engine: Engine) -> dict[int, datetime]:
+    """When each staff member's latest message was written, for sorting by activity."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Message.staff_id, func.max(Message.created_at)).where(col(Message.deleted_at).is_(None))
+            .group_by(Message.staff_id)
+        ).all()
+    return {staff_id: UTCDateTime().process_result_value(when, None) for staff_id, when in rows if when}

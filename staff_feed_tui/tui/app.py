@@ -126,7 +126,7 @@ class StaffFeedApp(App[int]):
                 [
                     ("Everywhere", [*MainScreen.BINDINGS, *self.BINDINGS,
                                     Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")]),
-                    ("Staff list", StaffList.BINDINGS),
+                    ("Staff list (Ctrl+F to find)", StaffList.BINDINGS),
                     ("Feed", FeedView.BINDINGS),
                     ("Composer", Composer.BINDINGS),
                 ]

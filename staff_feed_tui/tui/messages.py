@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from textual.message import Message
 
@@ -16,6 +17,7 @@ from staff_feed_tui.store.changes import ChangedFeed
 class StaffLoaded(Message):
     staff: Sequence[StaffView]
     unread: dict[int, int]
+    activity: dict[int, datetime] | None = None
 
 
 @dataclass

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
@@ -27,7 +27,7 @@ from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.feed import feed_page, get_messages
 from staff_feed_tui.store.inbound import list_triage
 from staff_feed_tui.store.reads import last_read_id, mark_read, newest_message_id, unread_counts, unread_counts_for
-from staff_feed_tui.store.staff import list_staff
+from staff_feed_tui.store.staff import list_staff, staff_activity
 from staff_feed_tui.tui.editor import edit_in_editor
 from staff_feed_tui.tui.messages import (
     DraftsLoaded,
@@ -58,6 +58,16 @@ FEED_PAGE = 200
 DRAFT_SAVE_DELAY_S = 1.0
 
 
+class FindInput(Input):
+    """The staff filter: Esc clears it and Down leaves it, handled here so they act in key order."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key in ("escape", "down"):
+            event.stop()
+            event.prevent_default()
+            self.screen.leave_find(clear=event.key == "escape")  # type: ignore[attr-defined]
+
+
 class MainScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+n", "next_staff", "Next staff", priority=True),
@@ -73,6 +83,7 @@ class MainScreen(Screen[None]):
         Binding("k,up", "nav('up')", "Up", show=False, priority=True),
         Binding("g,home", "nav('first')", "First", show=False, priority=True),
         Binding("G,end", "nav('last')", "Last", show=False, priority=True),
+        Binding("ctrl+f", "find_staff", "Find staff", priority=True),
         Binding("ctrl+o", "attach", "Attach", priority=True),
         Binding("ctrl+t", "cycle_method", "Email/SMS", priority=True),
     ]
@@ -95,6 +106,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield Static("Staff", id="staff-title", classes="pane-title")
+                yield FindInput(placeholder="Find staff… (Ctrl+F)", id="staff-find")
                 yield StaffList(id="staff", on_choose=self.choose_staff)
             with Vertical(id="right"):
                 yield Static("", id="feed-title", classes="pane-title")
@@ -135,9 +147,10 @@ class MainScreen(Screen[None]):
         if initial:
             self._newest_seen = newest_message_id(services.engine)
         staff = list_staff(services.engine)
+        activity = staff_activity(services.engine) if initial else None
         if initial:
             self.post_message(DraftsLoaded(self._restore_drafts(load_drafts(services.engine, services.dispatcher))))
-        self.post_message(StaffLoaded(staff, unread_counts(services.engine, services.dispatcher)))
+        self.post_message(StaffLoaded(staff, unread_counts(services.engine, services.dispatcher), activity))
 
     @staticmethod
     def _restore_drafts(saved: dict[int, DraftView]) -> dict[int, DraftState]:
@@ -167,7 +180,7 @@ class MainScreen(Screen[None]):
     @on(StaffLoaded)
     def _staff_loaded(self, event: StaffLoaded) -> None:
         staff_list = self.query_one(StaffList)
-        staff_list.set_staff(event.staff, self._open_feed_read(event.unread))
+        staff_list.set_staff(event.staff, self._open_feed_read(event.unread), event.activity)
         self.query_one("#staff-title", Static).update(f"Staff ({len(event.staff)})")
         if not event.staff:
             self.query_one(FeedView).empty_hint = (
@@ -241,7 +254,7 @@ class MainScreen(Screen[None]):
 
     def _update_hint(self) -> None:
         """Keys, and while SMS is chosen the segment count: `42/160 · 1 segment · GSM-7`."""
-        hint = Text("Enter send · ^J new line · ^O attach · ^T Email/SMS · ^E editor · Esc leave")
+        hint = Text("Enter send · ^J new line · ^O attach (Tab, Del removes) · ^T Email/SMS · ^E editor · Esc leave")
         if Channel.SMS in self.query_one(MethodToggle).method.channels:
             count = count_segments(self.query_one(Composer).text.rstrip())
             style = "bold" if count.warn or count.too_long else ""
@@ -371,7 +384,10 @@ class MainScreen(Screen[None]):
 
     @on(InboundArrived)
     def _inbound_arrived(self, event: InboundArrived) -> None:
-        names = {s.id: s.name for s in self.query_one(StaffList).staff}
+        staff_list = self.query_one(StaffList)
+        for message in event.messages:
+            staff_list.note_activity(message.staff_id, message.created_at)
+        names = {s.id: s.name for s in staff_list.staff}
         for message in event.messages:
             name = safe_line(names.get(message.staff_id, "a staff member"))
             preview = safe_line(message.body)[:80] or f"{len(message.attachments)} file(s)"
@@ -607,6 +623,24 @@ class MainScreen(Screen[None]):
 
     def action_prev_staff(self) -> None:
         self.query_one(StaffList).step(-1)
+
+    def action_find_staff(self) -> None:
+        self.set_focus(self.query_one("#staff-find", Input))
+
+    @on(Input.Changed, "#staff-find")
+    def _find_changed(self, event: Input.Changed) -> None:
+        self.query_one(StaffList).filter(event.value)
+
+    @on(Input.Submitted, "#staff-find")
+    def _find_done(self) -> None:
+        self.set_focus(self.query_one(StaffList))
+
+    def leave_find(self, clear: bool) -> None:
+        """Down or Enter go to the (filtered) list; Esc clears the filter as well."""
+        if clear:
+            self.query_one("#staff-find", Input).value = ""
+            self.query_one(StaffList).filter("")
+        self.set_focus(self.query_one(StaffList))
 
     def action_write(self) -> None:
         # set_focus acts now; focus() would wait a message cycle, and keys typed right after `i` would be lost.

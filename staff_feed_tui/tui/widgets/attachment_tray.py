@@ -41,8 +41,7 @@ class AttachmentTray(OptionList):
         for n, f in enumerate(self._files, 1):
             line = Text(f"{n}. ")
             line.append(safe_line(f.filename), style="bold")
-            line.append(f"  {human_size(f.size)}  {f.mime_type}  ", style="dim")
-            line.append("[Del removes]", style="dim italic")
+            line.append(f"  {human_size(f.size)}  {f.mime_type}", style="dim")
             self.add_option(Option(line))
         self.display = bool(self._files)
         if self._files:
