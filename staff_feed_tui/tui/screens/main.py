@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from staff_feed_tui.tui.app import StaffFeedApp
 
 FEED_PAGE = 200
+FIRST_PAGE = 60  # enough for two screens at 120x40; more pages load as the view nears the edge
 DRAFT_SAVE_DELAY_S = 1.0
 
 
@@ -288,8 +289,8 @@ class MainScreen(Screen[None]):
         """The newest page (or, for Home, the oldest), and where this dispatcher's unread messages start."""
         services = self.app.services
         unread_after = last_read_id(services.engine, services.dispatcher, staff.id) if reset else None
-        messages = feed_page(services.engine, staff.id, limit=FEED_PAGE, oldest=oldest)
-        full = len(messages) == FEED_PAGE
+        messages = feed_page(services.engine, staff.id, limit=FIRST_PAGE, oldest=oldest)
+        full = len(messages) == FIRST_PAGE
         self.post_message(FeedLoaded(staff, messages, reset, at_oldest=not full or oldest,
                                      at_newest=not (oldest and full), unread_after=unread_after, top=oldest))
 
@@ -633,14 +634,16 @@ class MainScreen(Screen[None]):
 
     @on(Input.Submitted, "#staff-find")
     def _find_done(self) -> None:
-        self.set_focus(self.query_one(StaffList))
+        self.leave_find(clear=False)
 
     def leave_find(self, clear: bool) -> None:
         """Down or Enter go to the (filtered) list; Esc clears the filter as well."""
+        staff_list = self.query_one(StaffList)
         if clear:
             self.query_one("#staff-find", Input).value = ""
-            self.query_one(StaffList).filter("")
-        self.set_focus(self.query_one(StaffList))
+            staff_list.filter("")
+        staff_list.choose_current()
+        self.set_focus(staff_list)
 
     def action_write(self) -> None:
         # set_focus acts now; focus() would wait a message cycle, and keys typed right after `i` would be lost.

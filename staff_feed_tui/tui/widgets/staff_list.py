@@ -113,9 +113,16 @@ class StaffList(ScrollView, can_focus=True):
                 self._arrange(keep=self.current, choose=False)
 
     def filter(self, query: str) -> None:
-        """Show only staff whose name, email or phone contains `query` (any case)."""
+        """Show only staff whose name, email or phone contains `query` (any case).
+
+        The feed does not follow each keystroke: the cursor's staff member is opened when the dispatcher leaves
+        the find box (see `choose_current`) or moves in the list.
+        """
         self._query = query.strip().lower()
-        self._arrange(keep=self.current)
+        self._arrange(keep=self.current, choose=False)
+
+    def choose_current(self) -> None:
+        self._chosen()
 
     def _arrange(self, keep: StaffView | None, choose: bool = True) -> None:
         query = self._query
