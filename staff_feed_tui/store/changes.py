@@ -8,6 +8,7 @@ so that PostgreSQL LISTEN/NOTIFY can stand in for it on a bigger deployment.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -27,9 +28,13 @@ class ChangeSource(Protocol):
 
 
 class SqliteChangeFeed:
-    """Polls one SQLite file. Not thread-safe: one poller owns it."""
+    """Polls one SQLite file. A lock makes `poll` and `close` safe from different threads: the app polls in a thread
+    worker and closes on exit, and closing a sqlite3 connection while another thread is inside it crashes the
+    interpreter."""
 
     def __init__(self, db_path: Path) -> None:
+        self._lock = threading.Lock()
+        self._closed = False
         # Read-write open (WAL readers need the -shm file), but nothing is ever written through it.
         self._conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout=5000")
@@ -42,6 +47,12 @@ class SqliteChangeFeed:
         return self._conn.execute("PRAGMA data_version").fetchall()[0][0]
 
     def poll(self) -> list[ChangedFeed]:
+        with self._lock:
+            if self._closed:
+                return []
+            return self._poll()
+
+    def _poll(self) -> list[ChangedFeed]:
         version = self._data_version()
         if version == self._version:
             return []
@@ -66,4 +77,6 @@ class SqliteChangeFeed:
         ]
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:
+            self._closed = True
+            self._conn.close()

@@ -21,6 +21,11 @@ class StaffLoaded(Message):
 
 
 @dataclass
+class ActivityLoaded(Message):
+    activity: dict[int, datetime]
+
+
+@dataclass
 class UnreadCounted(Message):
     unread: dict[int, int]
 

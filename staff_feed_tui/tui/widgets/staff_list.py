@@ -105,6 +105,11 @@ class StaffList(ScrollView, can_focus=True):
             self._unread = dict(unread)
             self.refresh()
 
+    def set_activity(self, activity: dict[int, datetime]) -> None:
+        self._activity = dict(activity)
+        if self.sort_by_activity:
+            self._arrange(keep=self.current, choose=False)
+
     def note_activity(self, staff_id: int, when: datetime) -> None:
         """A message for `staff_id` at `when`: with sorting by activity, they move to the top."""
         if self._activity.get(staff_id) is None or when > self._activity[staff_id]:
