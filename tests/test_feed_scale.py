@@ -139,3 +139,26 @@ async def test_staff_find_as_you_type_sort_and_next_unread(services: Services) -
         assert staff_list.current.name == "Priya Natarajan"  # type: ignore[union-attr]  # the match is opened
         await pilot.press("escape", "g")
         assert staff_list.current.name == "Dana Reyes"  # type: ignore[union-attr]
+
+
+async def test_mark_unread_with_M(services: Services) -> None:
+    from staff_feed_tui.store.inbound import receive_sms
+    from staff_feed_tui.store.reads import unread_counts
+    from staff_feed_tui.tui.widgets.staff_list import StaffList
+
+    dana = find_staff(services.engine, "dana@example.com")
+    receive_sms(services.engine, sid="SMm1", from_number="+14155550101", body="one")
+    receive_sms(services.engine, sid="SMm2", from_number="+14155550101", body="two")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        feed = app.screen.query_one(FeedView)
+        staff_list = app.screen.query_one(StaffList)
+        await wait_for(pilot, lambda: len(feed.messages) == 2, "Dana's feed")
+        await wait_for(pilot, lambda: unread_counts(services.engine, "alex").get(dana.id, 0) == 0, "read on open")
+        await pilot.press("tab", "k")  # the feed; up to "one"
+        assert feed.selected is not None and feed.selected.body == "one"
+        await pilot.press("M")
+        await wait_for(pilot, lambda: staff_list.unread.get(dana.id) == 2, "two unread again")
+        assert unread_counts(services.engine, "alex")[dana.id] == 2
+        assert any(" new " in line for line in feed.rendered_lines())

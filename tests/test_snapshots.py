@@ -49,3 +49,57 @@ def test_composer(snap_compare, services: Services, tmp_path: Path, size: tuple[
 
     app = make_app(services, embedded_worker=False)
     assert snap_compare(app, terminal_size=size, run_before=arrange)
+
+
+NOW = __import__("datetime").datetime(2026, 11, 29, 15, 0, tzinfo=__import__("datetime").UTC)
+
+
+def _feed_fixture(services: Services, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from staff_feed_tui.store import outbox
+    from staff_feed_tui.store.feed import queue_message
+    from staff_feed_tui.store.inbound import receive_sms
+    from staff_feed_tui.store.reads import mark_read
+
+    dana = 1
+    rota = tmp_path / "rota.pdf"
+    rota.write_bytes(b"x" * 48_213)
+    first = queue_message(services.engine, services.attachments, staff_id=dana, author="alex",
+                          body="Welcome aboard! Your rota for December is attached.",
+                          files=[check_attachment(rota)], method=DeliveryMethod.BOTH, now=NOW - timedelta(days=12))
+    for item in outbox.claim_due_deliveries(services.engine, services.attachments.root, owner="s", now=NOW):
+        if item.channel.value == "email":
+            outbox.record_sent(services.engine, item.delivery_id, "s", "m1")
+        else:
+            outbox.record_failed(services.engine, item.delivery_id, "s", "30006 landline or unreachable carrier")
+    receive_sms(services.engine, sid="SMa", from_number="+14155550101", body="Thanks! [bold]Got it[/bold].",
+                now=NOW - timedelta(days=3, hours=2))
+    mark_read(services.engine, "alex", dana, first + 1)
+    queue_message(services.engine, services.attachments, staff_id=dana, author="sam",
+                  body="Reminder: the Nguyen walk moved to 10:00 tomorrow.", now=NOW - timedelta(hours=5))
+    receive_sms(services.engine, sid="SMb", from_number="+14155550101", body="Running 10 min late \x1b[31mtraffic",
+                now=NOW - timedelta(minutes=30), note="file 1 is too large (7.2 MB); the limit is 5 MB")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("colour", ["colour", "no-color"])
+def test_feed(snap_compare, services: Services, tmp_path: Path, size: tuple[int, int], colour: str,  # type: ignore[no-untyped-def]
+              monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as _time
+
+    monkeypatch.setenv("TZ", "UTC")
+    _time.tzset()
+    if colour == "no-color":
+        monkeypatch.setenv("NO_COLOR", "1")
+    _feed_fixture(services, tmp_path)
+
+    async def arrange(pilot) -> None:  # type: ignore[no-untyped-def]
+        feed = pilot.app.screen.query_one(FeedView)
+        while len(feed.messages) < 4:
+            await pilot.pause(0.01)
+        pilot.app.screen.query_one(Composer).cursor_blink = False
+        await pilot.pause()
+
+    app = make_app(services, embedded_worker=False, clock=lambda: NOW)
+    assert snap_compare(app, terminal_size=size, run_before=arrange)

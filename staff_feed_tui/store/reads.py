@@ -21,6 +21,17 @@ def mark_read(engine: Engine, dispatcher: str, staff_id: int, up_to_message_id: 
             session.add(row)
 
 
+def mark_unread_from(engine: Engine, dispatcher: str, staff_id: int, message_id: int) -> None:
+    """`M`: this message and the ones after it become unread again (the mark moves back)."""
+    with write_session(engine) as session:
+        did = dispatcher_id(session, dispatcher)
+        row = session.get(ReadMark, (did, staff_id))
+        if row is None:
+            row = ReadMark(dispatcher_id=did, staff_id=staff_id, last_read_id=0)
+        row.last_read_id = max(0, min(row.last_read_id, message_id - 1))
+        session.add(row)
+
+
 def unread_counts(engine: Engine, dispatcher: str) -> dict[int, int]:
     """Unread inbound messages per staff member, for this dispatcher."""
     with read_session(engine) as session:

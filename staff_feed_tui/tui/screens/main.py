@@ -26,7 +26,14 @@ from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
 from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.feed import feed_page, get_messages
 from staff_feed_tui.store.inbound import list_triage
-from staff_feed_tui.store.reads import last_read_id, mark_read, newest_message_id, unread_counts, unread_counts_for
+from staff_feed_tui.store.reads import (
+    last_read_id,
+    mark_read,
+    mark_unread_from,
+    newest_message_id,
+    unread_counts,
+    unread_counts_for,
+)
 from staff_feed_tui.store.staff import list_staff, staff_activity
 from staff_feed_tui.tui.editor import edit_in_editor
 from staff_feed_tui.tui.messages import (
@@ -61,10 +68,10 @@ DRAFT_SAVE_DELAY_S = 1.0
 
 
 class FindInput(Input):
-    """The staff filter: Esc clears it and Down leaves it, handled here so they act in key order."""
+    """The staff filter: Esc clears it, Enter and Down leave it; handled here so they act in key order."""
 
     async def _on_key(self, event: events.Key) -> None:
-        if event.key in ("escape", "down"):
+        if event.key in ("escape", "down", "enter"):
             event.stop()
             event.prevent_default()
             self.screen.leave_find(clear=event.key == "escape")  # type: ignore[attr-defined]
@@ -98,6 +105,7 @@ class MainScreen(Screen[None]):
         self._drafts: dict[int, DraftState] = {}
         self._drafts_loaded = False
         self._draft_timer: Timer | None = None
+        self._kept_unread: int | None = None  # a staff member marked unread with `M`: their feed is not auto-read
         self._newest_seen = 0  # messages up to this id were there before; newer inbound ones are announced
 
     def compose(self) -> ComposeResult:
@@ -206,6 +214,8 @@ class MainScreen(Screen[None]):
         if previous is not None and changed:
             self._keep_draft(previous)
         self._staff = staff
+        if changed:
+            self._kept_unread = None
         self._show_staff(staff, keep_method=not changed)
         if changed:
             draft = self._drafts.get(staff.id) or DraftState()
@@ -339,7 +349,7 @@ class MainScreen(Screen[None]):
         feed = self.query_one(FeedView)
         feed.apply_changes(event.messages)
         inbound = [m.id for m in event.messages if m.direction is Direction.IN]
-        if inbound:
+        if inbound and self._kept_unread != event.staff_id:
             self.mark_read(event.staff_id, max(inbound))
 
     @on(FeedLoaded)
@@ -352,6 +362,8 @@ class MainScreen(Screen[None]):
         )
         inbound = [m.id for m in event.messages if m.direction is Direction.IN]
         staff_list = self.query_one(StaffList)
+        if self._kept_unread == event.staff.id:
+            return
         if inbound and staff_list.unread.get(event.staff.id):
             staff_list.set_unread({**staff_list.unread, event.staff.id: 0})
         if inbound:
@@ -363,8 +375,8 @@ class MainScreen(Screen[None]):
         mark_read(services.engine, services.dispatcher, staff_id, up_to)
 
     def _open_feed_read(self, unread: dict[int, int]) -> dict[int, int]:
-        """The feed on screen is being read: its count stays at zero."""
-        if self._staff is not None and unread.get(self._staff.id):
+        """The feed on screen is being read: its count stays at zero (unless marked unread with `M`)."""
+        if self._staff is not None and unread.get(self._staff.id) and self._kept_unread != self._staff.id:
             return {**unread, self._staff.id: 0}
         return unread
 
@@ -557,6 +569,18 @@ class MainScreen(Screen[None]):
         label.update(Text(text or ""))
         label.display = bool(text)
 
+    @on(FeedView.MarkUnreadRequested)
+    def _mark_unread(self, event: FeedView.MarkUnreadRequested) -> None:
+        if self._staff is not None:
+            self._kept_unread = self._staff.id
+            self.mark_unread(self._staff.id, event.message.id)
+
+    @work(thread=True, exit_on_error=False, group="reads")
+    def mark_unread(self, staff_id: int, message_id: int) -> None:
+        services = self.app.services
+        mark_unread_from(services.engine, services.dispatcher, staff_id, message_id)
+        self.post_message(UnreadCounted(unread_counts_for(services.engine, services.dispatcher, [staff_id])))
+
     @on(FeedView.RetryRequested)
     def _retry_requested(self, event: FeedView.RetryRequested) -> None:
         failed = [d for d in event.message.deliveries if d.status is DeliveryStatus.FAILED]
@@ -641,10 +665,6 @@ class MainScreen(Screen[None]):
     @on(Input.Changed, "#staff-find")
     def _find_changed(self, event: Input.Changed) -> None:
         self.query_one(StaffList).filter(event.value)
-
-    @on(Input.Submitted, "#staff-find")
-    def _find_done(self) -> None:
-        self.leave_find(clear=False)
 
     def leave_find(self, clear: bool) -> None:
         """Down or Enter go to the (filtered) list; Esc clears the filter as well."""

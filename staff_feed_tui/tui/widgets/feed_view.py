@@ -57,6 +57,7 @@ class FeedView(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("R", "retry", "Retry failed"),
         Binding("x", "cancel", "Cancel queued"),
+        Binding("M", "mark_unread", "Mark unread"),
     ]
 
     COMPONENT_CLASSES = {
@@ -118,6 +119,10 @@ class FeedView(ScrollView, can_focus=True):
 
         feed: FeedView
         oldest: bool
+
+    @dataclass
+    class MarkUnreadRequested(Message):
+        message: MessageView
 
     @dataclass
     class RetryRequested(Message):
@@ -464,6 +469,13 @@ class FeedView(ScrollView, can_focus=True):
         elif end > top + height:
             self.scroll_to(y=max(start - 1, end - height) if end - start > height else end - height, animate=False,
                            immediate=True)
+
+    def action_mark_unread(self) -> None:
+        if self.selected is not None:
+            self._unread_after = self.selected.id - 1
+            self._rebuild()
+            self.refresh()
+            self.post_message(self.MarkUnreadRequested(self.selected))
 
     def action_retry(self) -> None:
         if self.selected is not None:
