@@ -16,11 +16,15 @@ from tests.test_tui import _ready, wait_for
 
 
 def _fill(services: Services, staff_id: int, count: int, *, same_time_every: int = 7) -> None:
-    """Messages with many identical timestamps: every `same_time_every` share one."""
+    """Messages with many identical timestamps: every `same_time_every` share one. One transaction."""
+    from staff_feed_tui.store.db import write_session
+    from staff_feed_tui.store.models import Message
+
     base = datetime(2026, 1, 1, tzinfo=UTC)
-    for n in range(count):
-        queue_message(services.engine, services.attachments, staff_id=staff_id, author="alex",
-                      body=f"message {n}", now=base + timedelta(minutes=n // same_time_every))
+    with write_session(services.engine) as session:
+        for n in range(count):
+            session.add(Message(staff_id=staff_id, direction="out", body=f"message {n}",
+                                created_at=base + timedelta(minutes=n // same_time_every)))
 
 
 def _plain_order(services: Services, staff_id: int) -> list[int]:

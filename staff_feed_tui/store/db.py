@@ -31,8 +31,10 @@ def sqlite_path(url: str) -> Path | None:
     return None
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int | None = None) -> Engine:
     """Create the engine. Nothing here touches the file until the first connection."""
+    if busy_timeout_ms is None:
+        busy_timeout_ms = BUSY_TIMEOUT_MS
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
