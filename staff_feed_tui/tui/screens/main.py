@@ -105,7 +105,8 @@ class MainScreen(Screen[None]):
         self._drafts: dict[int, DraftState] = {}
         self._drafts_loaded = False
         self._draft_timer: Timer | None = None
-        self._kept_unread: int | None = None  # a staff member marked unread with `M`: their feed is not auto-read
+        self._kept_unread: int | None = None
+        self._worker_text = ""  # a staff member marked unread with `M`: their feed is not auto-read
         self._newest_seen = 0  # messages up to this id were there before; newer inbound ones are announced
 
     def compose(self) -> ComposeResult:
@@ -147,7 +148,10 @@ class MainScreen(Screen[None]):
             text = "delivery: external worker" if not self.app.embedded_worker else "delivery: starting"
         else:
             text = f"delivery: {worker.state.text}"
-        self.query_one("#worker-state", Static).update(Text(safe_line(text)[:80], no_wrap=True, overflow="ellipsis"))
+        text = safe_line(text)[:80]
+        if text != self._worker_text:  # an unchanged label would still cost a whole-screen layout
+            self._worker_text = text
+            self.query_one("#worker-state", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     # ---- loading ----------------------------------------------------------------------------------------------
 
@@ -285,7 +289,7 @@ class MainScreen(Screen[None]):
             elif count.warn:
                 hint.append(f"  · more than {WARN_SEGMENTS} segments", style="bold")
             hint.append("  ·  Enter send · ^O attach · ^T Email/SMS · Esc leave")
-        self.query_one("#composer-hint", Static).update(hint)
+        self.query_one("#composer-hint", Static).update(hint, layout=False)  # one line, fixed: no re-layout
 
     @on(Composer.Changed)
     def _composer_changed(self) -> None:

@@ -24,6 +24,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from staff_feed_tui.tui.widgets.lines import set_virtual_size
+
 from staff_feed_tui.core.draft import human_size
 from staff_feed_tui.core.safe_text import safe_line, safe_text
 from staff_feed_tui.core.timefmt import format_day, format_when
@@ -359,7 +361,7 @@ class FeedView(ScrollView, can_focus=True):
                 lines.append(_Line(Strip(line.render(self.app.console), line.cell_len), -1))
         self._lines = lines
         self._starts = starts
-        self.virtual_size = Size(self.scrollable_content_region.width, len(lines))
+        set_virtual_size(self, Size(self.scrollable_content_region.width, len(lines)))
 
     def _message_strips(self, message: MessageView, width: int, now: datetime) -> list[Strip]:
         key = (message.id, message.revision, message.deliveries, message.note, width, now.astimezone().date())

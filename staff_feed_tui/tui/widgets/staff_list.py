@@ -16,6 +16,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from staff_feed_tui.tui.widgets.lines import set_virtual_size
+
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.types import StaffView
 
@@ -148,7 +150,7 @@ class StaffList(ScrollView, can_focus=True):
                 if self._staff[index].id == keep.id:
                     self._cursor = position
                     break
-        self.virtual_size = Size(self.scrollable_content_region.width, len(indexes))
+        set_virtual_size(self, Size(self.scrollable_content_region.width, len(indexes)))
         self.scroll_to(y=0, animate=False, immediate=True)  # a new order starts at its top
         self._scroll_to_cursor()
         self.refresh()
