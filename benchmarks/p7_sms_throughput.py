@@ -10,7 +10,7 @@ import time
 
 from common import TWILIO_SERVER, ServerProcess, machine, report, temp_services
 
-N = 500
+N = 2000
 ROUNDS = 5
 SID = "AC" + "0" * 32
 

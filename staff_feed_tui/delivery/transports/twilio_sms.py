@@ -57,7 +57,7 @@ class RateLimiter:
 
 
 class TwilioSmsTransport:
-    concurrency = 20
+    concurrency = 50  # texts in flight at once within a batch (aiohttp pools up to 100 connections)
 
     def __init__(
         self,
