@@ -162,31 +162,28 @@ def record_results(engine: Engine, owner: str, results: Sequence[Result], now: d
     if not results:
         return 0
     now = now or utcnow()
-    written = 0
+    rows = [
+        {
+            "id": r.delivery_id,
+            "owner": owner,
+            "status": r.status.value,
+            "now": now,
+            "provider_id": r.provider_id if r.status is DeliveryStatus.SENT else None,
+            "error": None if r.status is DeliveryStatus.SENT else r.error,
+            "next_attempt_at": r.next_attempt_at,
+        }
+        for r in results
+    ]
     with write_session(engine) as session:
-        for result in results:
-            sent = result.status is DeliveryStatus.SENT
-            outcome = session.execute(
-                _RECORD,
-                {
-                    "id": result.delivery_id,
-                    "owner": owner,
-                    "status": result.status.value,
-                    "now": now,
-                    "provider_id": result.provider_id if sent else None,
-                    "error": None if sent else result.error,
-                    "next_attempt_at": result.next_attempt_at,
-                },
-            )
-            if not outcome.rowcount:  # type: ignore[attr-defined]
-                continue
-            written += 1
-            if result.opted_out_staff_id is not None:
-                staff = session.get(Staff, result.opted_out_staff_id)
-                if staff is not None and not staff.sms_opted_out:
-                    staff.sms_opted_out = True
-                    staff.sms_opted_out_at = now
-                    session.add(staff)
+        opted_out = [r.opted_out_staff_id for r in results if r.opted_out_staff_id is not None]
+        # One executemany for the batch: statement by statement cost about 0.1 ms each on the sender's hot path.
+        written = session.execute(_RECORD, rows).rowcount  # type: ignore[attr-defined]
+        for staff_id in opted_out:
+            staff = session.get(Staff, staff_id)
+            if staff is not None and not staff.sms_opted_out:
+                staff.sms_opted_out = True
+                staff.sms_opted_out_at = now
+                session.add(staff)
     return written
 
 
