@@ -204,35 +204,32 @@ class DeliveryStateError(ValueError):
     """A retry or a cancel that the delivery's current state does not allow, worded for a dispatcher."""
 
 
-def retry_delivery(engine: Engine, delivery_id: int, now: datetime | None = None) -> None:
-    """A dispatcher's retry of a failed delivery: queued again, due now, with a fresh count of attempts."""
-    now = now or utcnow()
+def _change_by_dispatcher(
+    engine: Engine, delivery_id: int, *, expected: DeliveryStatus, verb: str, now: datetime | None, **values: object
+) -> None:
+    """A dispatcher's change to one delivery, allowed only from `expected` (checked inside the write lock)."""
     with write_session(engine) as session:
         row = session.get(Delivery, delivery_id)
         if row is None:
             raise DeliveryStateError("that delivery no longer exists")
-        if row.status != DeliveryStatus.FAILED.value:
-            raise DeliveryStateError(f"only a failed delivery can be retried; this one is {row.status}")
-        row.status = DeliveryStatus.QUEUED.value
-        row.attempts = 0
-        row.next_attempt_at = now
-        row.updated_at = now
+        if row.status != expected.value:
+            raise DeliveryStateError(f"only a {expected.value} delivery can be {verb}; this one is {row.status}")
+        for key, value in {**values, "updated_at": now or utcnow()}.items():
+            setattr(row, key, value)
         session.add(row)
+
+
+def retry_delivery(engine: Engine, delivery_id: int, now: datetime | None = None) -> None:
+    """A dispatcher's retry of a failed delivery: queued again, due now, with a fresh count of attempts."""
+    now = now or utcnow()
+    _change_by_dispatcher(engine, delivery_id, expected=DeliveryStatus.FAILED, verb="retried", now=now,
+                          status=DeliveryStatus.QUEUED.value, attempts=0, next_attempt_at=now)
 
 
 def cancel_delivery(engine: Engine, delivery_id: int, now: datetime | None = None) -> None:
     """Cancel a delivery that no worker has taken yet. One being sent cannot be called back."""
-    now = now or utcnow()
-    with write_session(engine) as session:
-        row = session.get(Delivery, delivery_id)
-        if row is None:
-            raise DeliveryStateError("that delivery no longer exists")
-        if row.status != DeliveryStatus.QUEUED.value:
-            raise DeliveryStateError(f"only a queued delivery can be cancelled; this one is {row.status}")
-        row.status = DeliveryStatus.CANCELLED.value
-        row.last_error = None
-        row.updated_at = now
-        session.add(row)
+    _change_by_dispatcher(engine, delivery_id, expected=DeliveryStatus.QUEUED, verb="cancelled", now=now,
+                          status=DeliveryStatus.CANCELLED.value, last_error=None)
 
 
 def outbox_counts(engine: Engine) -> dict[str, int]:
