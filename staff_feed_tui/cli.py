@@ -67,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     feed = command("feed", "print a staff member's feed, oldest first")
     feed.add_argument("staff", metavar="STAFF", help="id, email or name")
     feed.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
+    feed.add_argument("--since", metavar="WHEN", help="from a date: 2026-11-01, 7d, 2w, today")
+    feed.add_argument("--until", metavar="WHEN", help="up to a date (that whole day)")
+    feed.add_argument("--has-attachments", action="store_true")
+    feed.add_argument("--direction", choices=["sent", "received", "out", "in"])
+    feed.add_argument("--channel", choices=["email", "sms"])
+    feed.add_argument("--status", choices=["pending", "delivered", "failed"])
+    feed.add_argument("--author", metavar="DISPATCHER")
+    feed.add_argument("--text", metavar="WORDS", help='words or "a phrase", matched with full-text search')
+    feed.add_argument("--deleted", action="store_true", help="only removed messages")
 
     command("gateway", "serve Twilio's webhooks (inbound texts, delivery receipts) and MMS media")
 
@@ -261,11 +270,37 @@ def _send(args: argparse.Namespace) -> int:
 def _feed(args: argparse.Namespace) -> int:
     from staff_feed_tui.store.feed import iter_feed
 
+    only = _feed_filter(args)
     services = _services(args)
     staff = _find(services, args.staff)
-    out = [message_json(m) for m in iter_feed(services.engine, staff.id)]
+    out = [message_json(m) for m in iter_feed(services.engine, staff.id, only=only, deleted_only=args.deleted)]
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return 0
+
+
+def _feed_filter(args: argparse.Namespace) -> Any:
+    """The flags as a query line, parsed by the one filter parser the app uses too."""
+    from datetime import UTC, datetime
+
+    from staff_feed_tui.core.filters import FeedFilter, FilterSyntaxError, parse_filter
+
+    parts = []
+    for flag in ("since", "until", "direction", "channel", "status", "author"):
+        value = getattr(args, flag)
+        if value:
+            parts += [f"--{flag}", '"' + value.replace('"', "") + '"']
+    if args.has_attachments:
+        parts.append("-a")
+    line = " ".join(parts)
+    if args.text:
+        line += " " + args.text
+    if not line.strip():
+        return None
+    try:
+        only = parse_filter(line, datetime.now(UTC))
+    except FilterSyntaxError as exc:
+        raise CommandError(f"filter: {exc.message}") from None
+    return only if isinstance(only, FeedFilter) and only.active else None
 
 
 def message_json(m: Any) -> dict[str, Any]:

@@ -10,10 +10,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, or_
+from sqlalchemy import Engine, and_, exists, false, func, literal_column, or_, text
 from sqlmodel import Session, col, select
 
 from staff_feed_tui.core.draft import AttachmentFile
+from staff_feed_tui.core.filters import FeedFilter
+from staff_feed_tui.core.fts import fts_query
 from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, Direction, MessageView
 from staff_feed_tui.store.attachments import AttachmentStore
 from staff_feed_tui.store.db import read_session, write_session
@@ -129,15 +131,22 @@ def feed_page(
     limit: int = 100,
     include_deleted: bool = False,
     oldest: bool = False,
+    only: FeedFilter | None = None,
+    deleted_only: bool = False,
 ) -> list[MessageView]:
-    """Up to `limit` messages, oldest first.
+    """Up to `limit` messages, oldest first, matching `only` when given.
 
     With `before`, the newest messages older than that key; with `after`, the oldest newer than it; with `oldest`,
-    the very first page; with none of them, the newest page.
+    the very first page; with none of them, the newest page. Filters are WHERE clauses on the same keyset walk, so a
+    filtered feed pages exactly like a whole one.
     """
     query = select(Message).where(Message.staff_id == staff_id)
-    if not include_deleted:
+    if deleted_only:
+        query = query.where(col(Message.deleted_at).is_not(None))
+    elif not include_deleted:
         query = query.where(col(Message.deleted_at).is_(None))
+    if only is not None:
+        query = apply_filter(query, only)
     newest_first = after is None and not oldest
     if before is not None:
         query = query.where(
@@ -158,15 +167,105 @@ def feed_page(
         return load_messages(session, rows)
 
 
-def iter_feed(engine: Engine, staff_id: int, *, page: int = 500, include_deleted: bool = False) -> Iterator[MessageView]:
-    """The whole feed, oldest first, a page at a time."""
-    rows = feed_page(engine, staff_id, oldest=True, limit=page, include_deleted=include_deleted)
+def iter_feed(
+    engine: Engine,
+    staff_id: int,
+    *,
+    page: int = 500,
+    include_deleted: bool = False,
+    only: FeedFilter | None = None,
+    deleted_only: bool = False,
+) -> Iterator[MessageView]:
+    """The whole feed (or what matches `only`), oldest first, a page at a time."""
+    options = {"include_deleted": include_deleted, "only": only, "deleted_only": deleted_only}
+    rows = feed_page(engine, staff_id, oldest=True, limit=page, **options)  # type: ignore[arg-type]
     while True:
         yield from rows
         if len(rows) < page:
             return
         rows = feed_page(engine, staff_id, after=(rows[-1].created_at, rows[-1].id), limit=page,
-                         include_deleted=include_deleted)
+                         **options)  # type: ignore[arg-type]
+
+
+_PENDING = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value)
+_DONE = (DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value)
+
+
+def apply_filter(query, only: FeedFilter):  # type: ignore[no-untyped-def]
+    """The WHERE clauses of a FeedFilter, added to a select of messages."""
+    if only.since is not None:
+        query = query.where(Message.created_at >= only.since)
+    if only.until is not None:
+        query = query.where(Message.created_at < only.until)
+    if only.has_attachments:
+        query = query.where(exists().where(Attachment.message_id == Message.id))
+    if only.direction is not None:
+        query = query.where(Message.direction == only.direction.value)
+    if only.channel is not None:
+        query = query.where(
+            exists().where(Delivery.message_id == Message.id, Delivery.channel == only.channel.value)
+        )
+    if only.status is not None:
+        wanted = {"pending": _PENDING, "delivered": _DONE, "failed": (DeliveryStatus.FAILED.value,)}[only.status]
+        condition = [Delivery.message_id == Message.id, col(Delivery.status).in_(wanted)]
+        if only.channel is not None:
+            condition.append(Delivery.channel == only.channel.value)
+        query = query.where(exists().where(*condition))
+    if only.author is not None:
+        query = query.where(
+            col(Message.author_id).in_(select(Dispatcher.id).where(func.lower(Dispatcher.name) == only.author.lower()))
+        )
+    if only.text:
+        match = fts_query(only.text)
+        if match is None:
+            return query.where(false())
+        query = query.where(col(Message.id).in_(text_search(match)))
+    return query
+
+
+def text_search(match: str):  # type: ignore[no-untyped-def]
+    """Message ids whose body matches an FTS5 expression (made safe by core.fts)."""
+    return select(literal_column("rowid")).select_from(text("message_fts")).where(
+        text("message_fts MATCH :match").bindparams(match=match)
+    )
+
+
+def remove_message(engine: Engine, message_id: int, dispatcher: str, now: datetime | None = None) -> list[str]:
+    """Soft-delete a message: who and when are kept. Deliveries still queued are cancelled, never sent.
+
+    Returns the channels that had already gone out (an email delivered cannot be recalled).
+    """
+    now = now or utcnow()
+    with write_session(engine) as session:
+        row = session.get(Message, message_id)
+        if row is None or row.deleted_at is not None:
+            raise LookupError("that message is gone or already removed")
+        row.deleted_at = now
+        row.deleted_by_id = dispatcher_id(session, dispatcher)
+        row.revision += 1
+        session.add(row)
+        gone = []
+        for d in session.exec(select(Delivery).where(Delivery.message_id == message_id)):
+            if d.status == DeliveryStatus.QUEUED.value:
+                d.status = DeliveryStatus.CANCELLED.value
+                d.updated_at = now
+                session.add(d)
+            elif d.status != DeliveryStatus.CANCELLED.value:
+                gone.append(d.channel)
+        return gone
+
+
+def restore_message(engine: Engine, message_id: int, dispatcher: str, now: datetime | None = None) -> None:
+    """Put a removed message back in the feed (its cancelled deliveries stay cancelled)."""
+    with write_session(engine) as session:
+        row = session.get(Message, message_id)
+        if row is None or row.deleted_at is None:
+            raise LookupError("that message is not removed")
+        row.deleted_at = None
+        row.deleted_by_id = None
+        row.revision += 1
+        dispatcher_id(session, dispatcher)
+        session.add(row)
 
 
 def get_messages(engine: Engine, ids: Sequence[int]) -> list[MessageView]:

@@ -133,6 +133,10 @@ def build(
     progress("rebuilding indexes and triggers")
     for _, _, sql in saved:
         conn.execute(sql)
+    has_fts = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_fts'").fetchone()
+    if has_fts:  # the search index was not kept up to date during the load (its triggers were dropped)
+        progress("rebuilding the search index")
+        conn.execute("INSERT INTO message_fts(message_fts) VALUES ('rebuild')")
     conn.execute("INSERT INTO change (staff_id, message_id) VALUES (0, NULL)")
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
