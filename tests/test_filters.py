@@ -198,3 +198,37 @@ def test_cli_filters(services: Services, tmp_path: Path, capsys) -> None:  # typ
     assert [m["body"] for m in json.loads(capsys.readouterr().out)] == ["Gate code changed, see photo"]
     assert main(["--data-dir", data, "feed", "dana@example.com", "--json", "--since", "soon"]) == 1
     assert "filter: not a date: 'soon'" in capsys.readouterr().err
+
+
+async def test_filter_line_in_the_app(services: Services, tmp_path: Path) -> None:
+    from textual.widgets import Button
+
+    from staff_feed_tui.tui.app import make_app
+    from staff_feed_tui.tui.widgets.feed_view import FeedView
+    from tests.test_tui import _ready, wait_for
+
+    _rows(services, tmp_path)
+    app = make_app(services, embedded_worker=False, clock=lambda: NOW)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        feed = app.screen.query_one(FeedView)
+        button = app.screen.query_one("#filters", Button)
+        await wait_for(pilot, lambda: len(feed.messages) == 6, "Dana's whole feed")
+        assert str(button.label) == "No Filters Applied"
+        await pilot.press("tab", "backslash")
+        line = app.screen.query_one("#filter-line")
+        assert app.focused is line
+        line.value = "-r received -c fax"
+        await pilot.press("enter")
+        error = app.screen.query_one("#filter-error")
+        assert error.display and "-c takes email or sms, not 'fax'" in str(error.render())
+        assert "^" in str(error.render())  # points at the column
+        line.value = "-r received -d 7d key"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: [m.body for m in feed.messages] == ["Where is the key?"], "the filtered feed")
+        assert str(button.label) == "3 Filters Applied"
+        await pilot.press("backslash")
+        line.value = ""
+        await pilot.press("enter")  # an empty line clears every filter
+        await wait_for(pilot, lambda: len(feed.messages) == 6, "the whole feed again")
+        assert str(button.label) == "No Filters Applied"

@@ -12,11 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from staff_feed_tui.core.draft import AttachmentFile, DraftError, check_attachment, human_size
+from staff_feed_tui.core.filters import FeedFilter, FilterSyntaxError, parse_filter
 from staff_feed_tui.core.segments import MAX_SMS_CHARS, WARN_SEGMENTS, count_segments
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.texting import sms_unavailable_reason
@@ -77,6 +78,20 @@ class FindInput(Input):
             self.screen.leave_find(clear=event.key == "escape")  # type: ignore[attr-defined]
 
 
+class FilterInput(Input):
+    """The query line: Enter applies, Esc closes; handled here so they act in key order."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.screen.apply_filter_line(self.value)  # type: ignore[attr-defined]
+        elif event.key == "escape":
+            event.stop()
+            event.prevent_default()
+            self.screen.close_filter_line()  # type: ignore[attr-defined]
+
+
 class MainScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+n", "next_staff", "Next staff", priority=True),
@@ -93,6 +108,7 @@ class MainScreen(Screen[None]):
         Binding("g,home", "nav('first')", "First", show=False, priority=True),
         Binding("G,end", "nav('last')", "Last", show=False, priority=True),
         Binding("ctrl+f", "find_staff", "Find staff", priority=True),
+        Binding("backslash", "filters", "Filters"),
         Binding("ctrl+o", "attach", "Attach", priority=True),
         Binding("ctrl+t", "cycle_method", "Email/SMS", priority=True),
     ]
@@ -106,7 +122,9 @@ class MainScreen(Screen[None]):
         self._drafts_loaded = False
         self._draft_timer: Timer | None = None
         self._kept_unread: int | None = None
-        self._worker_text = ""  # a staff member marked unread with `M`: their feed is not auto-read
+        self._worker_text = ""
+        self._filter: FeedFilter | None = None
+        self._filter_text = ""  # a staff member marked unread with `M`: their feed is not auto-read
         self._newest_seen = 0  # messages up to this id were there before; newer inbound ones are announced
 
     def compose(self) -> ComposeResult:
@@ -121,6 +139,11 @@ class MainScreen(Screen[None]):
                 yield StaffList(id="staff", on_choose=self.choose_staff)
             with Vertical(id="right"):
                 yield Static("", id="feed-title", classes="pane-title")
+                with Horizontal(id="filter-row"):
+                    yield Button("No Filters Applied", id="filters", compact=True)
+                    yield FilterInput(placeholder=":filter -d 7d -a -r received -c sms -s failed words…",
+                                      id="filter-line")
+                yield Static("", id="filter-error")
                 yield FeedView(id="feed", clock=self.app.clock)
                 yield Static("", id="composer-error")
                 yield MethodToggle(id="method")
@@ -136,6 +159,9 @@ class MainScreen(Screen[None]):
             Text.assemble(("staff-feed", "bold"), f"  {company}  ·  dispatcher: {safe_line(services.dispatcher)}")
         )
         self.query_one("#composer-error", Static).display = False
+        self.query_one("#filter-line").display = False
+        self.query_one("#filters", Button).can_focus = False  # `\` opens the filters; Tab goes staff -> feed
+        self.query_one("#filter-error").display = False
         self.query_one(StaffList).focus()
         self.load_staff(initial=True)
         self.count_triage()
@@ -313,7 +339,7 @@ class MainScreen(Screen[None]):
         """The newest page (or, for Home, the oldest), and where this dispatcher's unread messages start."""
         services = self.app.services
         unread_after = last_read_id(services.engine, services.dispatcher, staff.id) if reset else None
-        messages = feed_page(services.engine, staff.id, limit=FIRST_PAGE, oldest=oldest)
+        messages = feed_page(services.engine, staff.id, limit=FIRST_PAGE, oldest=oldest, only=self._filter)
         full = len(messages) == FIRST_PAGE
         self.post_message(FeedLoaded(staff, messages, reset, at_oldest=not full or oldest,
                                      at_newest=not (oldest and full), unread_after=unread_after, top=oldest))
@@ -322,9 +348,9 @@ class MainScreen(Screen[None]):
     def load_page(self, staff: StaffView, older: bool, key: tuple[datetime, int]) -> None:
         engine = self.app.services.engine
         if older:
-            messages = feed_page(engine, staff.id, before=key, limit=FEED_PAGE)
+            messages = feed_page(engine, staff.id, before=key, limit=FEED_PAGE, only=self._filter)
         else:
-            messages = feed_page(engine, staff.id, after=key, limit=FEED_PAGE)
+            messages = feed_page(engine, staff.id, after=key, limit=FEED_PAGE, only=self._filter)
         self.post_message(FeedPageLoaded(staff, messages, older, len(messages) < FEED_PAGE))
 
     @on(FeedView.PageWanted)
@@ -393,7 +419,9 @@ class MainScreen(Screen[None]):
             self.load_staff()
         if self._staff is not None:
             ids = sorted({m for f in feeds if f.staff_id == self._staff.id for m in f.message_ids})
-            if ids:
+            if ids and self._filter is not None:
+                self.load_feed(self._staff, reset=False)  # whether a change matches is the filter's call
+            elif ids:
                 self.refresh_messages(self._staff.id, ids)
         changed = sorted({m for f in feeds for m in f.message_ids if m > self._newest_seen})
         if changed:
@@ -662,6 +690,47 @@ class MainScreen(Screen[None]):
 
     def action_prev_staff(self) -> None:
         self.query_one(StaffList).step(-1)
+
+    # ---- filters ----------------------------------------------------------------------------------------------
+
+    def action_filters(self) -> None:
+        line = self.query_one("#filter-line", Input)
+        line.display = True
+        line.value = self._filter_text
+        self.set_focus(line)
+
+    @on(Button.Pressed, "#filters")
+    def _filters_pressed(self) -> None:
+        self.action_filters()
+
+    def apply_filter_line(self, text: str) -> None:
+        """Enter in the filter line: parse, show an error where it is, or apply (empty clears every filter)."""
+        error = self.query_one("#filter-error", Static)
+        try:
+            only = parse_filter(text, self.app.clock()) if text.strip() else FeedFilter()
+        except FilterSyntaxError as exc:
+            marker = " " * (len("  ") + exc.position) + "^"
+            error.update(Text(f"  {text}\n{marker} {exc.message}"))
+            error.display = True
+            return
+        error.display = False
+        self._filter = only if only.active else None
+        self._filter_text = text.strip() if only.active else ""
+        self.query_one("#filters", Button).label = only.label()
+        line = self.query_one("#filter-line", Input)
+        line.display = False
+        self.query_one(FeedView).empty_hint = (
+            "No messages match the filters. \\ then an empty line clears them." if self._filter
+            else "No messages yet. Write one below and press Enter to send."
+        )
+        if self._staff is not None:
+            self.load_feed(self._staff, reset=True)
+        self.set_focus(self.query_one(FeedView))
+
+    def close_filter_line(self) -> None:
+        self.query_one("#filter-line", Input).display = False
+        self.query_one("#filter-error", Static).display = False
+        self.set_focus(self.query_one(FeedView))
 
     def action_find_staff(self) -> None:
         self.set_focus(self.query_one("#staff-find", Input))
