@@ -232,3 +232,29 @@ async def test_filter_line_in_the_app(services: Services, tmp_path: Path) -> Non
         await pilot.press("enter")  # an empty line clears every filter
         await wait_for(pilot, lambda: len(feed.messages) == 6, "the whole feed again")
         assert str(button.label) == "No Filters Applied"
+
+
+async def test_remove_with_confirmation_and_undo_in_the_app(services: Services) -> None:
+    from staff_feed_tui.tui.app import make_app
+    from staff_feed_tui.tui.screens.pickers import Question
+    from staff_feed_tui.tui.widgets.feed_view import FeedView
+    from tests.test_tui import _ready, wait_for
+
+    dana = find_staff(services.engine, "dana@example.com")
+    queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body="keep me")
+    queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body="remove me")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        feed = app.screen.query_one(FeedView)
+        await wait_for(pilot, lambda: len(feed.messages) == 2, "the feed")
+        await pilot.press("tab", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, Question), "the confirmation")
+        shown = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "This removes the message from the feed. An email already delivered cannot be recalled." in shown
+        await pilot.press("y")
+        await wait_for(pilot, lambda: [m.body for m in feed.messages] == ["keep me"], "the message gone")
+        removed = list(iter_feed(services.engine, dana.id, deleted_only=True))
+        assert [(m.body, m.deleted_by) for m in removed] == [("remove me", "alex")]
+        await pilot.press("u")
+        await wait_for(pilot, lambda: [m.body for m in feed.messages] == ["keep me", "remove me"], "undone")

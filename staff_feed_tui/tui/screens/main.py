@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, D
 from staff_feed_tui.services import MmsLimitError, queue_outgoing
 from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
 from staff_feed_tui.store.db import DatabaseBusy
-from staff_feed_tui.store.feed import feed_page, get_messages
+from staff_feed_tui.store.feed import feed_page, get_messages, remove_message, restore_message
 from staff_feed_tui.store.inbound import list_triage
 from staff_feed_tui.store.reads import (
     last_read_id,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from staff_feed_tui.tui.app import StaffFeedApp
 
 FEED_PAGE = 200
+UNDO_S = 8.0  # how long `u` can bring a removed message back
 FIRST_PAGE = 60  # enough for two screens at 120x40; more pages load as the view nears the edge
 DRAFT_SAVE_DELAY_S = 1.0
 
@@ -109,6 +111,7 @@ class MainScreen(Screen[None]):
         Binding("G,end", "nav('last')", "Last", show=False, priority=True),
         Binding("ctrl+f", "find_staff", "Find staff", priority=True),
         Binding("backslash", "filters", "Filters"),
+        Binding("u", "undo_remove", "Undo remove", show=False),
         Binding("ctrl+o", "attach", "Attach", priority=True),
         Binding("ctrl+t", "cycle_method", "Email/SMS", priority=True),
     ]
@@ -124,6 +127,7 @@ class MainScreen(Screen[None]):
         self._kept_unread: int | None = None
         self._worker_text = ""
         self._filter: FeedFilter | None = None
+        self._last_removed: tuple[int, float] | None = None  # message id, when: `u` restores it for a while
         self._filter_text = ""  # a staff member marked unread with `M`: their feed is not auto-read
         self._newest_seen = 0  # messages up to this id were there before; newer inbound ones are announced
 
@@ -601,6 +605,56 @@ class MainScreen(Screen[None]):
         label.update(Text(text or ""))
         label.display = bool(text)
 
+    @on(FeedView.RemoveRequested)
+    def _remove_requested(self, event: FeedView.RemoveRequested) -> None:
+        message = event.message
+
+        def answered(answer: str | None) -> None:
+            if answer == "remove":
+                self.remove(message.id)
+
+        preview = safe_line(message.body)[:70] or "(no text)"
+        self.app.push_screen(
+            Question(
+                "Remove this message?",
+                f"{preview}\n\nThis removes the message from the feed. An email already delivered cannot be recalled.",
+                {"y": ("remove", "remove it")},
+            ),
+            answered,
+        )
+
+    @work(thread=True, exit_on_error=False, group="remove")
+    def remove(self, message_id: int) -> None:
+        services = self.app.services
+        try:
+            gone = remove_message(services.engine, message_id, services.dispatcher)
+        except (LookupError, DatabaseBusy) as exc:
+            self.app.call_from_thread(self.notify, f"Not removed: {exc}", severity="warning", timeout=6)
+            return
+        self._last_removed = (message_id, time.monotonic())
+        sent = f" It had already gone out by {' and '.join(gone)}; that cannot be recalled." if gone else ""
+        self.app.call_from_thread(self.notify, f"Message removed.{sent} Press u to undo.", timeout=UNDO_S)
+
+    def action_undo_remove(self) -> None:
+        last = self._last_removed
+        if last is None or time.monotonic() - last[1] > UNDO_S:
+            self.notify("Nothing to undo.", timeout=2)
+            return
+        self._last_removed = None
+        self.restore(last[0])
+
+    @work(thread=True, exit_on_error=False, group="remove")
+    def restore(self, message_id: int) -> None:
+        services = self.app.services
+        try:
+            restore_message(services.engine, message_id, services.dispatcher)
+        except (LookupError, DatabaseBusy) as exc:
+            self.app.call_from_thread(self.notify, f"Not restored: {exc}", severity="warning", timeout=6)
+            return
+        self.app.call_from_thread(self.notify, "Message restored.", timeout=3)
+        if self._staff is not None:
+            self.app.call_from_thread(self.load_feed, self._staff, False)
+
     @on(FeedView.MarkUnreadRequested)
     def _mark_unread(self, event: FeedView.MarkUnreadRequested) -> None:
         if self._staff is not None:
@@ -661,7 +715,8 @@ class MainScreen(Screen[None]):
             what = {"staff": "load the staff list", "feed": "load the feed", "feed-page": "load more of the feed",
                     "feed-changes": "update the feed", "send": "send", "drafts": "save the draft",
                     "deliveries": "change the delivery", "reads": "save what you have read",
-                    "inbound": "check new texts", "triage": "count unknown senders"}.get(
+                    "inbound": "check new texts", "triage": "count unknown senders",
+                    "remove": "remove the message"}.get(
                 event.worker.group, "finish a task"
             )
             self.app.log.error(f"worker {event.worker.name} failed: {error!r}")

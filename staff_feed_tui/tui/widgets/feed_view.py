@@ -60,6 +60,7 @@ class FeedView(ScrollView, can_focus=True):
         Binding("R", "retry", "Retry failed"),
         Binding("x", "cancel", "Cancel queued"),
         Binding("M", "mark_unread", "Mark unread"),
+        Binding("d", "remove", "Remove message"),
     ]
 
     COMPONENT_CLASSES = {
@@ -124,6 +125,10 @@ class FeedView(ScrollView, can_focus=True):
 
     @dataclass
     class MarkUnreadRequested(Message):
+        message: MessageView
+
+    @dataclass
+    class RemoveRequested(Message):
         message: MessageView
 
     @dataclass
@@ -471,6 +476,10 @@ class FeedView(ScrollView, can_focus=True):
         elif end > top + height:
             self.scroll_to(y=max(start - 1, end - height) if end - start > height else end - height, animate=False,
                            immediate=True)
+
+    def action_remove(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.RemoveRequested(self.selected))
 
     def action_mark_unread(self) -> None:
         if self.selected is not None:
