@@ -258,3 +258,41 @@ async def test_remove_with_confirmation_and_undo_in_the_app(services: Services) 
         assert [(m.body, m.deleted_by) for m in removed] == [("remove me", "alex")]
         await pilot.press("u")
         await wait_for(pilot, lambda: [m.body for m in feed.messages] == ["keep me", "remove me"], "undone")
+
+
+async def test_history_lists_removed_messages_and_restores(services: Services) -> None:
+    import sqlite3
+
+    from textual.widgets import OptionList
+
+    from staff_feed_tui.tui.app import make_app
+    from staff_feed_tui.tui.screens.history import HistoryScreen
+    from staff_feed_tui.tui.widgets.feed_view import FeedView
+    from tests.test_tui import _ready, wait_for
+
+    dana = find_staff(services.engine, "dana@example.com")
+    kept = queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body="kept")
+    gone = queue_message(services.engine, services.attachments, staff_id=dana.id, author="sam", body="gate [b]4417[/b]")
+    remove_message(services.engine, gone, "jordan")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        feed = app.screen.query_one(FeedView)
+        await wait_for(pilot, lambda: [m.id for m in feed.messages] == [kept], "the feed without it")
+        await pilot.press("tab", "H")
+        assert isinstance(app.screen, HistoryScreen)
+        entries = app.screen.query_one(OptionList)
+        await wait_for(pilot, lambda: entries.option_count == 1 and "jordan" in str(
+            entries.get_option_at_index(0).prompt), "the removed message listed")
+        text = entries.get_option_at_index(0).prompt.plain  # type: ignore[union-attr]
+        assert "by jordan" in text and "sent" in text and "by sam" in text and "gate [b]4417[/b]" in text
+        assert "at removal: email: cancelled" in text
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "No removed messages" in str(entries.get_option_at_index(0).prompt),
+                       "the entry gone from History")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: [m.id for m in feed.messages] == [kept, gone], "back in the feed")
+    with sqlite3.connect(services.settings.data_dir / "staff_feed.db") as conn:
+        restored = conn.execute("SELECT m.restored_at IS NOT NULL, d.name FROM message m JOIN dispatcher d"
+                                " ON d.id = m.restored_by_id WHERE m.id = ?", (gone,)).fetchone()
+    assert restored == (1, "alex")  # the restore is recorded

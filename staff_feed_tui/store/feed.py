@@ -263,8 +263,9 @@ def restore_message(engine: Engine, message_id: int, dispatcher: str, now: datet
             raise LookupError("that message is not removed")
         row.deleted_at = None
         row.deleted_by_id = None
+        row.restored_at = now or utcnow()
+        row.restored_by_id = dispatcher_id(session, dispatcher)
         row.revision += 1
-        dispatcher_id(session, dispatcher)
         session.add(row)
 
 

@@ -74,6 +74,9 @@ class Message(SQLModel, table=True):
     deleted_by_id: int | None = Field(default=None, foreign_key="dispatcher.id")
     # Something a dispatcher should know about the message itself, e.g. an MMS file that could not be fetched.
     note: str | None = None
+    # The last restore of a removed message, kept so the History shows who brought it back.
+    restored_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    restored_by_id: int | None = Field(default=None, foreign_key="dispatcher.id")
 
 
 class Attachment(SQLModel, table=True):

@@ -112,6 +112,7 @@ class MainScreen(Screen[None]):
         Binding("ctrl+f", "find_staff", "Find staff", priority=True),
         Binding("backslash", "filters", "Filters"),
         Binding("u", "undo_remove", "Undo remove", show=False),
+        Binding("H", "history", "History", show=False),
         Binding("ctrl+o", "attach", "Attach", priority=True),
         Binding("ctrl+t", "cycle_method", "Email/SMS", priority=True),
     ]
@@ -634,6 +635,14 @@ class MainScreen(Screen[None]):
         self._last_removed = (message_id, time.monotonic())
         sent = f" It had already gone out by {' and '.join(gone)}; that cannot be recalled." if gone else ""
         self.app.call_from_thread(self.notify, f"Message removed.{sent} Press u to undo.", timeout=UNDO_S)
+
+    def action_history(self) -> None:
+        if self._staff is None:
+            return
+        from staff_feed_tui.tui.screens.history import HistoryScreen
+
+        staff = self._staff
+        self.app.push_screen(HistoryScreen(staff), lambda _: self.load_feed(staff, reset=False))
 
     def action_undo_remove(self) -> None:
         last = self._last_removed
