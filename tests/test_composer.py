@@ -21,7 +21,6 @@ from staff_feed_tui.tui.screens.pickers import AttachPicker, Question, complete_
 from staff_feed_tui.tui.widgets.attachment_tray import AttachmentTray
 from staff_feed_tui.tui.widgets.composer import Composer
 from staff_feed_tui.tui.widgets.method_toggle import MethodToggle
-from staff_feed_tui.tui.widgets.staff_list import StaffList
 from tests.test_tui import _ready, feed_text, wait_for
 
 

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from staff_feed_tui.config import Settings
 from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, can_move
 from staff_feed_tui.delivery.factory import make_worker
 from staff_feed_tui.delivery.results import RetryPolicy

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 OPTED_OUT = 21610
 TRANSIENT_CODES = frozenset({20429})  # too many requests
-PERMANENT_CODES = frozenset({21211, 21610, 21614, 30003, 30004, 30005, 30006, 30007, 21408})
 
 WORDS = {
     20429: "Twilio rate limit: too many requests",

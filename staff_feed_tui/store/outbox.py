@@ -232,15 +232,6 @@ def cancel_delivery(engine: Engine, delivery_id: int, now: datetime | None = Non
                           status=DeliveryStatus.CANCELLED.value, last_error=None)
 
 
-def outbox_counts(engine: Engine) -> dict[str, int]:
-    """How many deliveries are in each unfinished state, for a status indicator."""
-    with read_session(engine) as session:
-        rows = session.execute(
-            text("SELECT status, count(*) FROM delivery WHERE status IN ('queued', 'sending') GROUP BY status")
-        ).all()
-        return {status: count for status, count in rows}
-
-
 def next_due_at(engine: Engine, channels: Sequence[Channel] = (Channel.EMAIL, Channel.SMS)) -> datetime | None:
     """When the next queued delivery falls due (a leased one: when its lease runs out), or None. Lets a worker sleep."""
     with read_session(engine) as session:
@@ -260,9 +251,3 @@ def next_due_at(engine: Engine, channels: Sequence[Channel] = (Channel.EMAIL, Ch
         ).first()
         times = [t for t in (queued, leased) if t is not None]
         return min(times) if times else None
-
-
-def prune_changes(engine: Engine, keep: int = 50_000) -> None:
-    """Trim the change log; readers only ever need the recent tail."""
-    with write_session(engine) as session:
-        session.execute(text("DELETE FROM change WHERE seq <= (SELECT max(seq) FROM change) - :keep"), {"keep": keep})

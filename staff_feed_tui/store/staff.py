@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, func
-from sqlmodel import col, select
+from sqlmodel import select
 
 from staff_feed_tui.core.roster import StaffInput
 from staff_feed_tui.core.safe_text import safe_line

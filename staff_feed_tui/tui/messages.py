@@ -17,7 +17,6 @@ from staff_feed_tui.store.changes import ChangedFeed
 class StaffLoaded(Message):
     staff: Sequence[StaffView]
     unread: dict[int, int]
-    activity: dict[int, datetime] | None = None
 
 
 @dataclass

@@ -123,7 +123,6 @@ class MainScreen(Screen[None]):
         super().__init__()
         self._staff: StaffView | None = None
         self._drafts: dict[int, DraftState] = {}
-        self._drafts_loaded = False
         self._draft_timer: Timer | None = None
         self._kept_unread: int | None = None
         self._worker_text = ""
@@ -225,7 +224,6 @@ class MainScreen(Screen[None]):
     @on(DraftsLoaded)
     def _drafts_loaded_event(self, event: DraftsLoaded) -> None:
         self._drafts.update(event.drafts)
-        self._drafts_loaded = True
         if self._staff is not None and self._staff.id in self._drafts:
             current = self._staff
             self._staff = None
@@ -234,7 +232,7 @@ class MainScreen(Screen[None]):
     @on(StaffLoaded)
     def _staff_loaded(self, event: StaffLoaded) -> None:
         staff_list = self.query_one(StaffList)
-        staff_list.set_staff(event.staff, self._open_feed_read(event.unread), event.activity)
+        staff_list.set_staff(event.staff, self._open_feed_read(event.unread))
         self.query_one("#staff-title", Static).update(f"Staff ({len(event.staff)})")
         if not event.staff:
             self.query_one(FeedView).empty_hint = (

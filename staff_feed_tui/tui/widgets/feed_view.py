@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
@@ -100,13 +99,6 @@ class FeedView(ScrollView, can_focus=True):
         & > .feed--more { background: $warning; color: $background; text-style: bold reverse; }
     }
     """
-
-    @dataclass
-    class CursorMoved(Message):
-        """The selected message changed."""
-
-        feed: FeedView
-        message: MessageView | None
 
     @dataclass
     class PageWanted(Message):
@@ -208,7 +200,6 @@ class FeedView(ScrollView, can_focus=True):
             self._pinned = False
             self.call_after_refresh(self.scroll_home, animate=False, immediate=True)
             self.refresh()
-            self.post_message(self.CursorMoved(self, self.selected))
             return
         at_bottom = self._pinned
         selected_id = None if reset or self.selected is None else self.selected.id
@@ -228,7 +219,6 @@ class FeedView(ScrollView, can_focus=True):
         elif anchor is not None:
             self.call_after_refresh(self._restore, anchor)
         self.refresh()
-        self.post_message(self.CursorMoved(self, self.selected))
 
     def _anchor(self) -> tuple[int, int] | None:
         """The message at the top of the view and how far into it the view starts."""
@@ -462,7 +452,6 @@ class FeedView(ScrollView, can_focus=True):
         self._cursor = index
         self._scroll_to_message(index)
         self.refresh()
-        self.post_message(self.CursorMoved(self, self.selected))
 
     def _scroll_to_message(self, index: int) -> None:
         start = self._starts[index]
@@ -533,4 +522,3 @@ class FeedView(ScrollView, can_focus=True):
                 self._cursor = index
                 break
         self.refresh()
-        self.post_message(self.CursorMoved(self, self.selected))

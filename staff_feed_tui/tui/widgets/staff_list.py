@@ -91,15 +91,12 @@ class StaffList(ScrollView, can_focus=True):
             return None
         return self._staff[self._shown[min(self._cursor, len(self._shown) - 1)]]
 
-    def set_staff(self, staff: Sequence[StaffView], unread: dict[int, int] | None = None,
-                  activity: dict[int, datetime] | None = None) -> None:
+    def set_staff(self, staff: Sequence[StaffView], unread: dict[int, int] | None = None) -> None:
         current = self.current
         self._staff = list(staff)
         self._keys = [f"{s.name} {s.email} {s.phone or ''}".lower() for s in self._staff]
         if unread is not None:
             self._unread = dict(unread)
-        if activity is not None:
-            self._activity = dict(activity)
         self._arrange(keep=current)
 
     def set_unread(self, unread: dict[int, int]) -> None:
@@ -255,11 +252,3 @@ class StaffList(ScrollView, can_focus=True):
                 self._move_to(position)
                 return
         self.notify("No unread messages.", timeout=2)
-
-    def select_staff_id(self, staff_id: int) -> None:
-        for position, index in enumerate(self._shown):
-            if self._staff[index].id == staff_id:
-                self._move_to(position)
-                return
-
-
