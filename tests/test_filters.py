@@ -200,38 +200,80 @@ def test_cli_filters(services: Services, tmp_path: Path, capsys) -> None:  # typ
     assert "filter: not a date: 'soon'" in capsys.readouterr().err
 
 
-async def test_filter_line_in_the_app(services: Services, tmp_path: Path) -> None:
+async def test_filter_drawer_query_line_and_fields_in_the_app(services: Services, tmp_path: Path) -> None:
     from textual.widgets import Button
 
     from staff_feed_tui.tui.app import make_app
+    from staff_feed_tui.tui.widgets.choice import Choice, Tick
     from staff_feed_tui.tui.widgets.feed_view import FeedView
+    from staff_feed_tui.tui.widgets.filter_drawer import FilterDrawer
     from tests.test_tui import _ready, wait_for
 
-    _rows(services, tmp_path)
+    dana_id = _rows(services, tmp_path)
+    everything = list(iter_feed(services.engine, dana_id))
     app = make_app(services, embedded_worker=False, clock=lambda: NOW)
     async with app.run_test(size=(100, 30)) as pilot:
         await _ready(pilot)
         feed = app.screen.query_one(FeedView)
         button = app.screen.query_one("#filters", Button)
+        drawer = app.screen.query_one(FilterDrawer)
         await wait_for(pilot, lambda: len(feed.messages) == 6, "Dana's whole feed")
-        assert str(button.label) == "No Filters Applied"
+        assert str(button.label) == "No Filters Applied" and not drawer.display
         await pilot.press("tab", "backslash")
         line = app.screen.query_one("#filter-line")
-        assert app.focused is line
+        assert drawer.display and app.focused is line
+        # A mistake is shown under the line with a caret at its column, and nothing changes.
         line.value = "-r received -c fax"
         await pilot.press("enter")
-        error = app.screen.query_one("#filter-error")
-        assert error.display and "-c takes email or sms, not 'fax'" in str(error.render())
-        assert "^" in str(error.render())  # points at the column
+        problem = app.screen.query_one("#filter-problem")
+        shown = str(problem.render())
+        assert problem.display and "-c takes email or sms, not 'fax'" in shown
+        assert shown.splitlines()[1].index("^") == len("-r received -c ")
+        assert len(feed.messages) == 6 and drawer.display
+        # The typed line applies, fills the fields and closes the drawer.
         line.value = "-r received -d 7d key"
         await pilot.press("enter")
         await wait_for(pilot, lambda: [m.body for m in feed.messages] == ["Where is the key?"], "the filtered feed")
-        assert str(button.label) == "3 Filters Applied"
-        await pilot.press("backslash")
-        line.value = ""
-        await pilot.press("enter")  # an empty line clears every filter
+        assert str(button.label) == "3 Filters Applied" and not drawer.display
+        assert app.focused is feed
+        assert app.screen.query_one("#filter-direction", Choice).value == "received"
+        assert app.screen.query_one("#filter-since").value == "7d"  # type: ignore[attr-defined]
+        assert app.screen.query_one("#filter-text").value == "key"  # type: ignore[attr-defined]
+        # Clear filters resets every field and the feed.
+        await pilot.click("#filters")
+        assert drawer.display
+        await pilot.click("#filter-clear")
         await wait_for(pilot, lambda: len(feed.messages) == 6, "the whole feed again")
-        assert str(button.label) == "No Filters Applied"
+        assert str(button.label) == "No Filters Applied" and line.value == ""  # type: ignore[attr-defined]
+        # The fields, by keyboard: received, with attachments, the last 7 days (the dispatcher's example).
+        tick = app.screen.query_one("#filter-attachments", Tick)
+        app.screen.set_focus(tick)
+        await pilot.press("space")
+        direction = app.screen.query_one("#filter-direction", Choice)
+        app.screen.set_focus(direction)
+        await pilot.press("right", "right")
+        await pilot.click("#preset-7d")
+        expected = [m.id for m in everything if m.direction is Direction.IN and m.attachments
+                    and m.created_at >= parse_filter("-d 7d", NOW).since]  # type: ignore[operator]
+        await wait_for(pilot, lambda: str(button.label) == "3 Filters Applied", "three filters")
+        await wait_for(pilot, lambda: [m.id for m in feed.messages] == expected, "received + files + 7 days")
+        assert line.value == "-d 7d -a -r received"  # type: ignore[attr-defined]
+        # The sent ones with files in the last 7 days, by the same fields: the Python filter agrees.
+        app.screen.set_focus(direction)
+        await pilot.press("left")
+        want = parse_filter("-d 7d -a -r sent", NOW)
+        expected = [m.id for m in everything if _python_match(m, want)]
+        assert expected  # the case is not empty
+        await wait_for(pilot, lambda: [m.id for m in feed.messages] == expected, "sent + files + 7 days")
+        # A date that is not one is refused in words; the filters in force stay.
+        since = app.screen.query_one("#filter-since")
+        app.screen.set_focus(since)
+        since.value = "last tuesday"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        assert "From: not a date: 'last tuesday'" in str(problem.render())
+        assert [m.id for m in feed.messages] == expected
+        await pilot.press("escape")
+        assert not drawer.display and app.focused is feed
 
 
 async def test_remove_with_confirmation_and_undo_in_the_app(services: Services) -> None:
@@ -260,14 +302,14 @@ async def test_remove_with_confirmation_and_undo_in_the_app(services: Services) 
         await wait_for(pilot, lambda: [m.body for m in feed.messages] == ["keep me", "remove me"], "undone")
 
 
-async def test_history_lists_removed_messages_and_restores(services: Services) -> None:
+async def test_history_tab_lists_removed_messages_and_restores(services: Services) -> None:
     import sqlite3
 
-    from textual.widgets import OptionList
+    from textual.widgets import TabbedContent
 
     from staff_feed_tui.tui.app import make_app
-    from staff_feed_tui.tui.screens.history import HistoryScreen
     from staff_feed_tui.tui.widgets.feed_view import FeedView
+    from staff_feed_tui.tui.widgets.history import RemovedList
     from tests.test_tui import _ready, wait_for
 
     dana = find_staff(services.engine, "dana@example.com")
@@ -278,10 +320,14 @@ async def test_history_lists_removed_messages_and_restores(services: Services) -
     async with app.run_test(size=(100, 30)) as pilot:
         await _ready(pilot)
         feed = app.screen.query_one(FeedView)
+        tabs = app.screen.query_one("#staff-tabs", TabbedContent)
+        assert [str(t.label) for t in tabs.query("ContentTab")] == ["Conversation Feed", "Profile", "History",
+                                                                     "Conversations"]
         await wait_for(pilot, lambda: [m.id for m in feed.messages] == [kept], "the feed without it")
         await pilot.press("tab", "H")
-        assert isinstance(app.screen, HistoryScreen)
-        entries = app.screen.query_one(OptionList)
+        assert tabs.active == "tab-history"
+        entries = app.screen.query_one(RemovedList)
+        assert app.focused is entries
         await wait_for(pilot, lambda: entries.option_count == 1 and "jordan" in str(
             entries.get_option_at_index(0).prompt), "the removed message listed")
         text = entries.get_option_at_index(0).prompt.plain  # type: ignore[union-attr]
@@ -290,8 +336,9 @@ async def test_history_lists_removed_messages_and_restores(services: Services) -
         await pilot.press("r")
         await wait_for(pilot, lambda: "No removed messages" in str(entries.get_option_at_index(0).prompt),
                        "the entry gone from History")
-        await pilot.press("escape")
         await wait_for(pilot, lambda: [m.id for m in feed.messages] == [kept, gone], "back in the feed")
+        await pilot.press("escape")
+        assert tabs.active == "tab-feed" and app.focused is feed
     with sqlite3.connect(services.settings.data_dir / "staff_feed.db") as conn:
         restored = conn.execute("SELECT m.restored_at IS NOT NULL, d.name FROM message m JOIN dispatcher d"
                                 " ON d.id = m.restored_by_id WHERE m.id = ?", (gone,)).fetchone()

@@ -100,8 +100,76 @@ _OPTIONS = {
 _DIRECTIONS = {"in": Direction.IN, "received": Direction.IN, "out": Direction.OUT, "sent": Direction.OUT}
 
 
-def parse_filter(line: str, now: datetime) -> FeedFilter:
-    """Parse a query line (with or without the leading `:filter`). Raises FilterSyntaxError."""
+@dataclass(frozen=True, slots=True)
+class FilterValues:
+    """A filter as typed, before dates are resolved: what the drawer's fields and the query line both hold.
+
+    `since`/`until` keep the words typed (`7d`, `2026-11-01`), so a saved "last 7 days" stays the last 7 days.
+    """
+
+    since: str = ""
+    until: str = ""
+    has_attachments: bool = False
+    direction: str = ""  # "", sent, received
+    channel: str = ""  # "", email, sms
+    status: str = ""  # "", pending, delivered, failed
+    author: str = ""
+    text: str = ""
+
+    def to_filter(self, now: datetime) -> FeedFilter:
+        """Resolve the dates against `now`. Raises ValueError for a date that is not one."""
+        values: dict[str, object] = {}
+        if self.since.strip():
+            values["since"] = parse_when(self.since, now)
+        if self.until.strip():
+            until = parse_when(self.until, now)
+            values["until"] = until + timedelta(days=1) if _is_day(self.until) else until
+        if self.has_attachments:
+            values["has_attachments"] = True
+        if self.direction:
+            values["direction"] = _DIRECTIONS[self.direction]
+        if self.channel:
+            values["channel"] = Channel(self.channel)
+        if self.status:
+            values["status"] = self.status
+        if self.author.strip():
+            values["author"] = self.author.strip()
+        if self.text.strip():
+            values["text"] = self.text.strip()
+        return FeedFilter(**values)  # type: ignore[arg-type]
+
+    def to_line(self) -> str:
+        """The query line that parses back to these values."""
+        parts: list[str] = []
+        if self.since.strip():
+            parts += ["-d", _quote(self.since.strip())]
+        if self.until.strip():
+            parts += ["--until", _quote(self.until.strip())]
+        if self.has_attachments:
+            parts.append("-a")
+        if self.direction:
+            parts += ["-r", self.direction]
+        if self.channel:
+            parts += ["-c", self.channel]
+        if self.status:
+            parts += ["-s", self.status]
+        if self.author.strip():
+            parts += ["-u", _quote(self.author.strip())]
+        if self.text.strip():
+            parts.append(self.text.strip())
+        return " ".join(parts)
+
+
+def _quote(value: str) -> str:
+    return f'"{value}"' if any(c.isspace() for c in value) else value
+
+
+_CANONICAL_DIRECTION = {"in": "received", "received": "received", "out": "sent", "sent": "sent"}
+
+
+def parse_values(line: str, now: datetime) -> FilterValues:
+    """Parse a query line (with or without the leading `:filter`) into the values typed. Raises FilterSyntaxError,
+    with the column of the offending token; dates are checked against `now` here too."""
     stripped = line.lstrip()
     offset = len(line) - len(stripped)
     if stripped.startswith(":filter"):
@@ -129,12 +197,12 @@ def parse_filter(line: str, now: datetime) -> FeedFilter:
             value = value.strip('"')
             try:
                 if name in ("since", "until"):
-                    when = parse_when(value, now)
-                    values[name] = when if name == "since" else when + timedelta(days=1) if _is_day(value) else when
+                    parse_when(value, now)
+                    values[name] = value
                 elif name == "direction":
-                    values["direction"] = _DIRECTIONS[value.lower()]
+                    values["direction"] = _CANONICAL_DIRECTION[value.lower()]
                 elif name == "channel":
-                    values["channel"] = Channel(value.lower())
+                    values["channel"] = Channel(value.lower()).value
                 elif name == "status":
                     if value.lower() not in STATUSES:
                         raise ValueError
@@ -152,7 +220,12 @@ def parse_filter(line: str, now: datetime) -> FeedFilter:
         i += 1
     if words:
         values["text"] = " ".join(words)
-    return FeedFilter(**values)  # type: ignore[arg-type]
+    return FilterValues(**values)  # type: ignore[arg-type]
+
+
+def parse_filter(line: str, now: datetime) -> FeedFilter:
+    """Parse a query line into a FeedFilter. Raises FilterSyntaxError."""
+    return parse_values(line, now).to_filter(now)
 
 
 def _is_day(value: str) -> bool:

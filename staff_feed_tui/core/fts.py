@@ -22,3 +22,8 @@ def fts_query(text: str) -> str | None:
             continue
         terms.append('"' + term.replace('"', '""') + '"')
     return " ".join(terms) if terms else None
+
+
+def fts_words(text: str) -> list[str]:
+    """The words of a search, for marking them where they matched."""
+    return [w for phrase, word in _PART.findall(text) for w in re.findall(r"\w+", phrase or word)]

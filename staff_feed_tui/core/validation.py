@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+from staff_feed_tui.core.types import DeliveryMethod
 
 
 class InvalidContact(ValueError):
@@ -33,3 +37,43 @@ def normalize_phone(raw: str, region: str = "US") -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidContact(f"phone {raw!r} is not a valid number for region {region.upper()}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class ProfileProblem(InvalidContact):
+    """A profile edit that cannot be saved, naming the field (`email`, `phone`, `method`) for the form."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileEdit:
+    """A staff member's contact details and texting settings, checked and normalised."""
+
+    email: str
+    phone: str | None
+    accepts_texts: bool
+    default_method: DeliveryMethod
+
+
+def check_profile(
+    email: str, phone: str, accepts_texts: bool, default_method: DeliveryMethod, region: str = "US"
+) -> ProfileEdit:
+    """Check a profile form; raise ProfileProblem with the field and a sentence, or return the normalised edit."""
+    try:
+        clean_email = normalize_email(email)
+    except InvalidContact as exc:
+        raise ProfileProblem("email", str(exc)) from None
+    clean_phone = None
+    if phone.strip():
+        try:
+            clean_phone = normalize_phone(phone, region)
+        except InvalidContact as exc:
+            raise ProfileProblem("phone", str(exc)) from None
+    if accepts_texts and clean_phone is None:
+        raise ProfileProblem("phone", "a mobile number is needed to accept texts")
+    if default_method is not DeliveryMethod.EMAIL and not accepts_texts:
+        shown = "SMS" if default_method is DeliveryMethod.SMS else "Both"
+        raise ProfileProblem("method", f"the default cannot be {shown} while the staff member does not accept texts")
+    return ProfileEdit(clean_email, clean_phone, accepts_texts, default_method)

@@ -276,3 +276,50 @@ def get_messages(engine: Engine, ids: Sequence[int]) -> list[MessageView]:
     with read_session(engine) as session:
         rows = list(session.exec(select(Message).where(col(Message.id).in_(list(ids))).order_by(col(Message.id))))
         return load_messages(session, rows)
+
+
+def search_feed(
+    engine: Engine, staff_id: int, text: str, *, only: FeedFilter | None = None, limit: int = 2000
+) -> list[FeedKey]:
+    """Where `text` matches in one staff member's feed (within `only`, when given): keys, newest first."""
+    match = fts_query(text)
+    if match is None:
+        return []
+    query = select(Message.created_at, Message.id).where(
+        Message.staff_id == staff_id, col(Message.deleted_at).is_(None), col(Message.id).in_(text_search(match))
+    )
+    if only is not None:
+        query = apply_filter(query, only)
+    query = query.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit)
+    with read_session(engine) as session:
+        return [(when, message_id) for when, message_id in session.exec(query)]
+
+
+def search_all(engine: Engine, text: str, *, limit: int = 200) -> list[MessageView]:
+    """Messages matching `text` in every staff member's feed, newest first (removed ones left out)."""
+    match = fts_query(text)
+    if match is None:
+        return []
+    query = (
+        select(Message)
+        .where(col(Message.deleted_at).is_(None), col(Message.id).in_(text_search(match)))
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        .limit(limit)
+    )
+    with read_session(engine) as session:
+        return load_messages(session, list(session.exec(query)))
+
+
+def feed_around(engine: Engine, staff_id: int, message_id: int, *, limit: int = 100,
+                only: FeedFilter | None = None) -> tuple[list[MessageView], bool, bool]:
+    """A window with `message_id` in the middle: up to `limit` older and `limit` newer messages around it.
+
+    Returns the window (oldest first) and whether it reaches the oldest and the newest message of the feed.
+    """
+    target = get_messages(engine, [message_id])
+    if not target or target[0].staff_id != staff_id:
+        raise LookupError("that message is not in this feed")
+    key = (target[0].created_at, message_id)
+    older = feed_page(engine, staff_id, before=key, limit=limit, only=only)
+    newer = feed_page(engine, staff_id, after=key, limit=limit, only=only)
+    return [*older, target[0], *newer], len(older) < limit, len(newer) < limit

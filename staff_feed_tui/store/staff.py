@@ -12,6 +12,7 @@ from sqlmodel import select
 from staff_feed_tui.core.roster import StaffInput
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.types import DeliveryMethod, StaffView
+from staff_feed_tui.core.validation import InvalidContact, ProfileEdit
 from staff_feed_tui.store.db import read_session, write_session
 from staff_feed_tui.store.models import Message, Staff, UTCDateTime
 from staff_feed_tui.store.views import staff_view
@@ -104,3 +105,36 @@ def staff_activity(engine: Engine) -> dict[int, datetime]:
             select(Message.staff_id, func.max(Message.created_at)).group_by(Message.staff_id)
         ).all()
     return {staff_id: UTCDateTime().process_result_value(when, None) for staff_id, when in rows if when}
+
+
+class StaleProfile(RuntimeError):
+    """The profile changed in the database after the form was filled from it: nothing was saved."""
+
+
+def update_profile(engine: Engine, staff_id: int, before: StaffView, edit: ProfileEdit) -> StaffView:
+    """Save a checked profile edit in one transaction, if nobody changed the profile since `before` was read.
+
+    Raises StaleProfile (someone else saved first), InvalidContact (the email belongs to another staff member) or
+    StaffNotFound; in each case nothing is written.
+    """
+    with write_session(engine) as session:
+        row = session.get(Staff, staff_id)
+        if row is None:
+            raise StaffNotFound(f"no staff member has id {staff_id}")
+        now = staff_view(row)
+        seen = (before.email, before.phone, before.accepts_texts, before.default_method, before.sms_opted_out)
+        if (now.email, now.phone, now.accepts_texts, now.default_method, now.sms_opted_out) != seen:
+            raise StaleProfile("the profile was changed elsewhere since it was opened; nothing was saved. "
+                               "The form now shows the saved version")
+        other = session.exec(
+            select(Staff).where(func.lower(Staff.email) == edit.email.lower(), Staff.id != staff_id)
+        ).first()
+        if other is not None:
+            raise InvalidContact(f"email {edit.email} already belongs to {safe_line(other.name)}")
+        row.email = edit.email
+        row.phone = edit.phone
+        row.accepts_texts = edit.accepts_texts
+        row.default_method = edit.default_method.value
+        session.add(row)
+        session.flush()
+        return staff_view(row)

@@ -50,6 +50,16 @@ class FeedLoaded(Message):
     at_newest: bool = True
     unread_after: int | None = None
     top: bool = False
+    select_id: int | None = None  # a search hit to put the cursor on
+
+
+@dataclass
+class SearchHits(Message):
+    """Where a search of the open feed matched: keys, newest first."""
+
+    staff_id: int
+    text: str
+    hits: Sequence[tuple[datetime, int]]
 
 
 @dataclass

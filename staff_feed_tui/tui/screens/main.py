@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Footer, Input, Static, TabbedContent, Tabs, TabPane, TextArea
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from staff_feed_tui.core.draft import AttachmentFile, DraftError, check_attachment, human_size
-from staff_feed_tui.core.filters import FeedFilter, FilterSyntaxError, parse_filter
+from staff_feed_tui.core.filters import FeedFilter, FilterValues
+from staff_feed_tui.core.fts import fts_words
 from staff_feed_tui.core.segments import MAX_SMS_CHARS, WARN_SEGMENTS, count_segments
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.texting import sms_unavailable_reason
@@ -26,7 +27,14 @@ from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, D
 from staff_feed_tui.services import MmsLimitError, queue_outgoing
 from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
 from staff_feed_tui.store.db import DatabaseBusy
-from staff_feed_tui.store.feed import feed_page, get_messages, remove_message, restore_message
+from staff_feed_tui.store.feed import (
+    feed_around,
+    feed_page,
+    get_messages,
+    remove_message,
+    restore_message,
+    search_feed,
+)
 from staff_feed_tui.store.inbound import list_triage
 from staff_feed_tui.store.reads import (
     last_read_id,
@@ -49,6 +57,7 @@ from staff_feed_tui.tui.messages import (
     InboundArrived,
     MessageQueued,
     MmsLimitsBroken,
+    SearchHits,
     SendRefused,
     StaffLoaded,
     TriageCounted,
@@ -59,6 +68,9 @@ from staff_feed_tui.tui.widgets.attachment_tray import AttachmentTray
 from staff_feed_tui.tui.widgets.composer import Composer
 from staff_feed_tui.tui.widgets.method_toggle import MethodToggle
 from staff_feed_tui.tui.widgets.feed_view import FeedView
+from staff_feed_tui.tui.widgets.filter_drawer import FilterDrawer
+from staff_feed_tui.tui.widgets.history import HistoryPane
+from staff_feed_tui.tui.widgets.profile import ProfilePane
 from staff_feed_tui.tui.widgets.staff_list import StaffList, staff_flags
 
 if TYPE_CHECKING:
@@ -80,18 +92,14 @@ class FindInput(Input):
             self.screen.leave_find(clear=event.key == "escape")  # type: ignore[attr-defined]
 
 
-class FilterInput(Input):
-    """The query line: Enter applies, Esc closes; handled here so they act in key order."""
+class SearchInput(Input):
+    """Search in the open feed: Enter searches, Esc closes; handled here so they act in key order."""
 
     async def _on_key(self, event: events.Key) -> None:
-        if event.key == "enter":
+        if event.key in ("enter", "escape"):
             event.stop()
             event.prevent_default()
-            self.screen.apply_filter_line(self.value)  # type: ignore[attr-defined]
-        elif event.key == "escape":
-            event.stop()
-            event.prevent_default()
-            self.screen.close_filter_line()  # type: ignore[attr-defined]
+            self.screen.search_done(self.value if event.key == "enter" else None)  # type: ignore[attr-defined]
 
 
 class MainScreen(Screen[None]):
@@ -110,9 +118,17 @@ class MainScreen(Screen[None]):
         Binding("g,home", "nav('first')", "First", show=False, priority=True),
         Binding("G,end", "nav('last')", "Last", show=False, priority=True),
         Binding("ctrl+f", "find_staff", "Find staff", priority=True),
-        Binding("backslash", "filters", "Filters"),
+        # Letters that move focus are priority bindings too (they stand down while a text field has focus), so
+        # the keys typed after them land in the field they open.
+        Binding("backslash", "filters", "Filters", priority=True),
+        Binding("slash", "search", "Search", priority=True),
+        Binding("n", "next_hit(1)", "Next hit", show=False),
+        Binding("N", "next_hit(-1)", "Previous hit", show=False),
+        Binding("S", "search_all", "Search all staff", priority=True),
         Binding("u", "undo_remove", "Undo remove", show=False),
-        Binding("H", "history", "History", show=False),
+        Binding("P", "tab('profile')", "Profile", priority=True),
+        Binding("H", "tab('history')", "History", priority=True),
+        Binding("escape", "back_to_feed", "Back to feed", show=False),
         Binding("ctrl+o", "attach", "Attach", priority=True),
         Binding("ctrl+t", "cycle_method", "Email/SMS", priority=True),
     ]
@@ -126,9 +142,11 @@ class MainScreen(Screen[None]):
         self._draft_timer: Timer | None = None
         self._kept_unread: int | None = None
         self._worker_text = ""
-        self._filter: FeedFilter | None = None
+        self._filter_values = FilterValues()  # the filters in force, as typed ("7d" stays the last 7 days)
         self._last_removed: tuple[int, float] | None = None  # message id, when: `u` restores it for a while
-        self._filter_text = ""  # a staff member marked unread with `M`: their feed is not auto-read
+        self._search = ""  # the search of the open feed, and where it matched (keys, newest first)
+        self._hits: list[tuple[datetime, int]] = []
+        self._hit = -1
         self._newest_seen = 0  # messages up to this id were there before; newer inbound ones are announced
 
     def compose(self) -> ComposeResult:
@@ -143,17 +161,24 @@ class MainScreen(Screen[None]):
                 yield StaffList(id="staff", on_choose=self.choose_staff)
             with Vertical(id="right"):
                 yield Static("", id="feed-title", classes="pane-title")
-                with Horizontal(id="filter-row"):
-                    yield Button("No Filters Applied", id="filters", compact=True)
-                    yield FilterInput(placeholder=":filter -d 7d -a -r received -c sms -s failed words…",
-                                      id="filter-line")
-                yield Static("", id="filter-error")
-                yield FeedView(id="feed", clock=self.app.clock)
-                yield Static("", id="composer-error")
-                yield MethodToggle(id="method")
-                yield Composer(id="composer")
-                yield AttachmentTray(id="tray")
-                yield Static("", id="composer-hint")
+                with TabbedContent(id="staff-tabs", initial="tab-feed"):
+                    with TabPane("Conversation Feed", id="tab-feed"):
+                        with Horizontal(id="filter-row"):
+                            yield Button("No Filters Applied", id="filters", compact=True)
+                            yield SearchInput(placeholder="Search this feed… (Enter, then n/N)", id="search-line")
+                            yield Static("", id="search-state")
+                        yield FilterDrawer(self.app.clock, id="drawer")
+                        yield FeedView(id="feed", clock=self.app.clock)
+                        with Vertical(id="compose-area"):
+                            yield Static("", id="composer-error")
+                            yield MethodToggle(id="method")
+                            yield Composer(id="composer")
+                            yield AttachmentTray(id="tray")
+                            yield Static("", id="composer-hint")
+                    with TabPane("Profile", id="tab-profile"):
+                        yield ProfilePane(id="profile")
+                    with TabPane("History", id="tab-history"):
+                        yield HistoryPane(id="history")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -163,9 +188,11 @@ class MainScreen(Screen[None]):
             Text.assemble(("staff-feed", "bold"), f"  {company}  ·  dispatcher: {safe_line(services.dispatcher)}")
         )
         self.query_one("#composer-error", Static).display = False
-        self.query_one("#filter-line").display = False
+        self.query_one("#search-line").display = False
         self.query_one("#filters", Button).can_focus = False  # `\` opens the filters; Tab goes staff -> feed
-        self.query_one("#filter-error").display = False
+        self.query_one(FilterDrawer).display = False
+        for tabs in self.query(Tabs):
+            tabs.can_focus = False  # P, H and Esc switch tabs; Tab goes staff list -> feed -> composer
         self.query_one(StaffList).focus()
         self.load_staff(initial=True)
         self.count_triage()
@@ -240,16 +267,26 @@ class MainScreen(Screen[None]):
             )
             self.query_one(FeedView).set_messages([], staff_name="", reset=True)
 
-    def choose_staff(self, staff: StaffView) -> None:
-        """Show `staff`'s feed; the composer's draft (text, files, method) is kept per staff member."""
+    def choose_staff(self, staff: StaffView, at_message: int | None = None) -> None:
+        """Show `staff`'s feed (at `at_message`, when given); the composer's draft (text, files, method) is kept
+        per staff member."""
         previous = self._staff
         changed = previous is None or previous.id != staff.id
         if previous is not None and changed:
             self._keep_draft(previous)
+            profile = self.query_one(ProfilePane)
+            if profile.dirty:
+                self.notify(f"Profile edits for {safe_line(previous.name)} were not saved.", severity="warning",
+                            timeout=6)
         self._staff = staff
         if changed:
             self._kept_unread = None
+            if self._search:
+                self._clear_search()
         self._show_staff(staff, keep_method=not changed)
+        self.query_one(ProfilePane).show_staff(staff, keep_edits=not changed)
+        if self.query_one("#staff-tabs", TabbedContent).active == "tab-history":
+            self.query_one(HistoryPane).show_staff(staff)
         if changed:
             draft = self._drafts.get(staff.id) or DraftState()
             self.query_one(Composer).text = draft.body
@@ -258,7 +295,10 @@ class MainScreen(Screen[None]):
             if draft.method is not None and toggle.unavailable is None:
                 toggle.method = draft.method
             self._set_error(draft.problem)
-            self.load_feed(staff, reset=True)
+            if at_message is not None:
+                self.load_around(staff, at_message)
+            else:
+                self.load_feed(staff, reset=True)
 
     def _current_draft(self) -> DraftState:
         return DraftState(
@@ -342,7 +382,7 @@ class MainScreen(Screen[None]):
         """The newest page (or, for Home, the oldest), and where this dispatcher's unread messages start."""
         services = self.app.services
         unread_after = last_read_id(services.engine, services.dispatcher, staff.id) if reset else None
-        messages = feed_page(services.engine, staff.id, limit=FIRST_PAGE, oldest=oldest, only=self._filter)
+        messages = feed_page(services.engine, staff.id, limit=FIRST_PAGE, oldest=oldest, only=self._only())
         full = len(messages) == FIRST_PAGE
         self.post_message(FeedLoaded(staff, messages, reset, at_oldest=not full or oldest,
                                      at_newest=not (oldest and full), unread_after=unread_after, top=oldest))
@@ -351,9 +391,9 @@ class MainScreen(Screen[None]):
     def load_page(self, staff: StaffView, older: bool, key: tuple[datetime, int]) -> None:
         engine = self.app.services.engine
         if older:
-            messages = feed_page(engine, staff.id, before=key, limit=FEED_PAGE, only=self._filter)
+            messages = feed_page(engine, staff.id, before=key, limit=FEED_PAGE, only=self._only())
         else:
-            messages = feed_page(engine, staff.id, after=key, limit=FEED_PAGE, only=self._filter)
+            messages = feed_page(engine, staff.id, after=key, limit=FEED_PAGE, only=self._only())
         self.post_message(FeedPageLoaded(staff, messages, older, len(messages) < FEED_PAGE))
 
     @on(FeedView.PageWanted)
@@ -391,7 +431,7 @@ class MainScreen(Screen[None]):
             return  # a late answer for a staff member no longer shown
         self.query_one(FeedView).set_messages(
             event.messages, staff_name=event.staff.name, reset=event.reset or event.top, at_oldest=event.at_oldest,
-            at_newest=event.at_newest, unread_after=event.unread_after, top=event.top,
+            at_newest=event.at_newest, unread_after=event.unread_after, top=event.top, select_id=event.select_id,
         )
         inbound = [m.id for m in event.messages if m.direction is Direction.IN]
         staff_list = self.query_one(StaffList)
@@ -422,7 +462,7 @@ class MainScreen(Screen[None]):
             self.load_staff()
         if self._staff is not None:
             ids = sorted({m for f in feeds if f.staff_id == self._staff.id for m in f.message_ids})
-            if ids and self._filter is not None:
+            if ids and self._only() is not None:
                 self.load_feed(self._staff, reset=False)  # whether a change matches is the filter's call
             elif ids:
                 self.refresh_messages(self._staff.id, ids)
@@ -634,14 +674,6 @@ class MainScreen(Screen[None]):
         sent = f" It had already gone out by {' and '.join(gone)}; that cannot be recalled." if gone else ""
         self.app.call_from_thread(self.notify, f"Message removed.{sent} Press u to undo.", timeout=UNDO_S)
 
-    def action_history(self) -> None:
-        if self._staff is None:
-            return
-        from staff_feed_tui.tui.screens.history import HistoryScreen
-
-        staff = self._staff
-        self.app.push_screen(HistoryScreen(staff), lambda _: self.load_feed(staff, reset=False))
-
     def action_undo_remove(self) -> None:
         last = self._last_removed
         if last is None or time.monotonic() - last[1] > UNDO_S:
@@ -732,6 +764,8 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "write" and isinstance(self.focused, Composer):
             return False  # an `i` typed in the composer is a letter
+        if action in ("filters", "search", "search_all", "tab") and isinstance(self.focused, (Input, TextArea)):
+            return False  # typed in a text field, these are letters
         if action == "nav":
             return isinstance(self.focused, (StaffList, FeedView)) or None  # elsewhere the key is the widget's
         return True
@@ -755,44 +789,216 @@ class MainScreen(Screen[None]):
 
     # ---- filters ----------------------------------------------------------------------------------------------
 
+    def _only(self) -> FeedFilter | None:
+        """The filters in force, dates resolved now (so "7d" keeps meaning the last 7 days)."""
+        if self._filter_values == FilterValues():
+            return None
+        try:
+            only = self._filter_values.to_filter(self.app.clock())
+        except ValueError:
+            return None
+        return only if only.active else None
+
     def action_filters(self) -> None:
-        line = self.query_one("#filter-line", Input)
-        line.display = True
-        line.value = self._filter_text
-        self.set_focus(line)
+        """`\\` and the button: open the drawer with the query line focused (or close it when open)."""
+        self._show_tab("feed")
+        drawer = self.query_one(FilterDrawer)
+        if drawer.display and self.focused is not None and drawer in self.focused.ancestors:
+            self.close_drawer()
+            return
+        drawer.show_values(self._filter_values)
+        drawer.display = True
+        self.query_one("#compose-area").display = False  # the drawer takes the composer's room while open
+        drawer.focus_line()
 
     @on(Button.Pressed, "#filters")
     def _filters_pressed(self) -> None:
-        self.action_filters()
+        drawer = self.query_one(FilterDrawer)
+        if drawer.display:
+            self.close_drawer()
+        else:
+            self.action_filters()
 
-    def apply_filter_line(self, text: str) -> None:
-        """Enter in the filter line: parse, show an error where it is, or apply (empty clears every filter)."""
-        error = self.query_one("#filter-error", Static)
-        try:
-            only = parse_filter(text, self.app.clock()) if text.strip() else FeedFilter()
-        except FilterSyntaxError as exc:
-            marker = " " * (len("  ") + exc.position) + "^"
-            error.update(Text(f"  {text}\n{marker} {exc.message}"))
-            error.display = True
+    @on(FilterDrawer.Applied)
+    def _filters_applied(self, event: FilterDrawer.Applied) -> None:
+        if event.values == self._filter_values:
             return
-        error.display = False
-        self._filter = only if only.active else None
-        self._filter_text = text.strip() if only.active else ""
-        self.query_one("#filters", Button).label = only.label()
-        line = self.query_one("#filter-line", Input)
-        line.display = False
+        self._filter_values = event.values
+        only = self._only()
+        self.query_one("#filters", Button).label = (only or FeedFilter()).label()
         self.query_one(FeedView).empty_hint = (
-            "No messages match the filters. \\ then an empty line clears them." if self._filter
+            "No messages match the filters. Press \\ then Clear filters to see every message." if only
             else "No messages yet. Write one below and press Enter to send."
         )
         if self._staff is not None:
             self.load_feed(self._staff, reset=True)
+        if self._search:
+            self._run_search(self._search)
+
+    @on(FilterDrawer.Closed)
+    def _drawer_closed(self) -> None:
+        self.close_drawer()
+
+    def close_drawer(self) -> None:
+        self.query_one(FilterDrawer).display = False
+        self.query_one("#compose-area").display = True
         self.set_focus(self.query_one(FeedView))
 
-    def close_filter_line(self) -> None:
-        self.query_one("#filter-line", Input).display = False
-        self.query_one("#filter-error", Static).display = False
+    # ---- search -----------------------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        if self._staff is None:
+            return
+        self._show_tab("feed")
+        line = self.query_one("#search-line", Input)
+        line.display = True
+        line.value = self._search
+        self.set_focus(line)
+
+    def search_done(self, text: str | None) -> None:
+        """Enter in the search line searches (an empty line clears the search); Esc closes it."""
+        line = self.query_one("#search-line", Input)
+        line.display = False
         self.set_focus(self.query_one(FeedView))
+        if text is None:
+            return
+        text = text.strip()
+        if not text:
+            self._clear_search()
+            return
+        self._run_search(text)
+
+    def _clear_search(self) -> None:
+        self._search, self._hits, self._hit = "", [], -1
+        self.query_one(FeedView).set_highlight([])
+        self._show_search_state()
+
+    def _run_search(self, text: str) -> None:
+        if self._staff is None:
+            return
+        self._search = text
+        self.query_one(FeedView).set_highlight(fts_words(text))
+        self.query_one("#search-state", Static).update(Text(f"searching {safe_line(text)!r}…"))
+        self.search_feed(self._staff, text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="search")
+    def search_feed(self, staff: StaffView, text: str) -> None:
+        hits = search_feed(self.app.services.engine, staff.id, text, only=self._only())
+        self.post_message(SearchHits(staff.id, text, hits))
+
+    @on(SearchHits)
+    def _search_hits(self, event: SearchHits) -> None:
+        if self._staff is None or event.staff_id != self._staff.id or event.text != self._search:
+            return
+        self._hits = list(event.hits)
+        self._hit = -1
+        if self._hits:
+            self.action_next_hit(1)
+        else:
+            self._show_search_state()
+
+    def _show_search_state(self) -> None:
+        label = self.query_one("#search-state", Static)
+        if not self._search:
+            label.update("")
+            return
+        shown = safe_line(self._search)[:30]
+        if not self._hits:
+            label.update(Text(f"{shown!r}: no match", style="bold"))
+        else:
+            label.update(Text(f"{shown!r}: {self._hit + 1} of {len(self._hits)} · n older · N newer"))
+
+    def action_next_hit(self, step: int) -> None:
+        """n goes to the next older match, N to the next newer one."""
+        if not self._hits:
+            if self._search:
+                self.notify(f"No match for {safe_line(self._search)!r} in this feed.", timeout=3)
+            return
+        self._hit = (self._hit + step) % len(self._hits)
+        self._show_search_state()
+        self.jump_to(self._hits[self._hit][1])
+
+    def jump_to(self, message_id: int) -> None:
+        """Put the cursor on a message of the open feed, loading a window around it if it is not on hand."""
+        feed = self.query_one(FeedView)
+        self.set_focus(feed)
+        if not feed.select_id(message_id) and self._staff is not None:
+            self.load_around(self._staff, message_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
+    def load_around(self, staff: StaffView, message_id: int) -> None:
+        window, at_oldest, at_newest = feed_around(self.app.services.engine, staff.id, message_id,
+                                                   limit=FEED_PAGE // 2, only=self._only())
+        self.post_message(FeedLoaded(staff, window, False, at_oldest=at_oldest, at_newest=at_newest,
+                                     select_id=message_id))
+
+    def action_search_all(self) -> None:
+        from staff_feed_tui.tui.screens.search import SearchAllScreen
+
+        def chosen(hit: tuple[int, int] | None) -> None:
+            if hit is not None:
+                self.open_message(*hit)
+
+        self.app.push_screen(SearchAllScreen(self._search), chosen)
+
+    def open_message(self, staff_id: int, message_id: int) -> None:
+        """Open a staff member's feed at one message (a hit of the search across all staff)."""
+        staff_list = self.query_one(StaffList)
+        staff = next((s for s in staff_list.staff if s.id == staff_id), None)
+        if staff is None:
+            self.notify("That staff member is no longer in the list.", severity="warning", timeout=4)
+            return
+        self._show_tab("feed")
+        if not staff_list.select_staff(staff_id):
+            self.query_one("#staff-find", Input).value = ""
+            staff_list.filter("")
+            staff_list.select_staff(staff_id)
+        if self._staff is None or self._staff.id != staff_id:
+            self.choose_staff(staff, at_message=message_id)
+        else:
+            self.jump_to(message_id)
+
+    # ---- tabs: Conversation Feed, Profile, History ------------------------------------------------------------
+
+    def _show_tab(self, name: str) -> None:
+        tabs = self.query_one("#staff-tabs", TabbedContent)
+        if tabs.active != f"tab-{name}":
+            tabs.active = f"tab-{name}"
+
+    def action_tab(self, name: str) -> None:
+        if self._staff is None:
+            return
+        tabs = self.query_one("#staff-tabs", TabbedContent)
+        if name == "feed" and tabs.active == "tab-feed":
+            return
+        self._show_tab(name)
+        if name == "profile":
+            self.query_one(ProfilePane).focus_first()
+        elif name == "history":
+            self.query_one(HistoryPane).show_staff(self._staff)
+            self.query_one(HistoryPane).focus_list()
+        else:
+            self.set_focus(self.query_one(FeedView))
+
+    def action_back_to_feed(self) -> None:
+        self.action_tab("feed")
+
+    @on(TabbedContent.TabActivated, "#staff-tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if self._staff is not None and event.pane.id == "tab-history":
+            self.query_one(HistoryPane).show_staff(self._staff)
+
+    @on(HistoryPane.Restored)
+    def _history_restored(self) -> None:
+        if self._staff is not None:
+            self.load_feed(self._staff, reset=False)
+
+    @on(ProfilePane.Saved)
+    def _profile_saved(self, event: ProfilePane.Saved) -> None:
+        if self._staff is not None and self._staff.id == event.staff.id:
+            self._staff = event.staff
+            self._show_staff(event.staff)
+        self.load_staff()
 
     def action_find_staff(self) -> None:
         self.set_focus(self.query_one("#staff-find", Input))

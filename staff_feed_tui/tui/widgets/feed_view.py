@@ -76,6 +76,7 @@ class FeedView(ScrollView, can_focus=True):
         "feed--hint",
         "feed--unread",
         "feed--more",
+        "feed--hit",
     }
 
     DEFAULT_CSS = """
@@ -96,6 +97,7 @@ class FeedView(ScrollView, can_focus=True):
         & > .feed--cursor { color: $accent; text-style: bold; }
         & > .feed--hint { color: $text-muted; text-style: italic; }
         & > .feed--unread { color: $warning; text-style: bold; }
+        & > .feed--hit { text-style: reverse bold; }
         & > .feed--more { background: $warning; color: $background; text-style: bold reverse; }
     }
     """
@@ -161,6 +163,28 @@ class FeedView(ScrollView, can_focus=True):
         self._unread_after: int | None = None  # inbound messages past this id get the "new" marker
         self._more = 0  # messages that arrived below the window while scrolled up
         self.empty_hint = "No messages yet. Write one below and press Enter to send."
+        self._highlight: tuple[str, ...] = ()  # search words shown marked in bodies
+
+    def set_highlight(self, words: Sequence[str]) -> None:
+        """Mark these words (a search) in every body shown; an empty list clears the marks."""
+        words = tuple(w for w in words if w)
+        if words != self._highlight:
+            self._highlight = words
+            anchor = self._anchor()
+            self._rebuild()
+            if anchor is not None:
+                self._restore(anchor)
+            self.refresh()
+
+    def select_id(self, message_id: int) -> bool:
+        """Move the cursor to a message in the window (centred); False when it is not in the window."""
+        for index, m in enumerate(self._messages):
+            if m.id == message_id:
+                self._cursor = index
+                self._center(index)
+                self.refresh()
+                return True
+        return False
 
     # ---- data -------------------------------------------------------------------------------------------------
 
@@ -182,11 +206,26 @@ class FeedView(ScrollView, can_focus=True):
         at_newest: bool = True,
         unread_after: int | None = None,
         top: bool = False,
+        select_id: int | None = None,
     ) -> None:
         """Show a window of `messages` (oldest first). With `reset`, jump to the newest (or, with `top`, to the
-        oldest); otherwise keep the view where it was. A view at the bottom follows new messages down; one
-        scrolled up stays put on the same message.
+        oldest; with `select_id`, to that message); otherwise keep the view where it was. A view at the bottom
+        follows new messages down; one scrolled up stays put on the same message.
         """
+        if select_id is not None:
+            self.at_oldest, self.at_newest = at_oldest, at_newest
+            self._waiting.clear()
+            self._more = 0
+            self._messages = list(messages)
+            self._staff_name = staff_name
+            self._rebuild()
+            ids = [m.id for m in self._messages]
+            self._cursor = ids.index(select_id) if select_id in ids else (len(ids) - 1 if ids else None)
+            self._pinned = False
+            if self._cursor is not None:
+                self.call_after_refresh(self._center, self._cursor)
+            self.refresh()
+            return
         if reset:
             self._unread_after = unread_after
             self._more = 0
@@ -359,7 +398,8 @@ class FeedView(ScrollView, can_focus=True):
         set_virtual_size(self, Size(self.scrollable_content_region.width, len(lines)))
 
     def _message_strips(self, message: MessageView, width: int, now: datetime) -> list[Strip]:
-        key = (message.id, message.revision, message.deliveries, message.note, width, now.astimezone().date())
+        key = (message.id, message.revision, message.deliveries, message.note, width, now.astimezone().date(),
+               self._highlight)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -385,6 +425,8 @@ class FeedView(ScrollView, can_focus=True):
         texts = [header]
         # Text() never parses markup: "[bold]" in a body shows as typed. safe_text() defuses terminal controls.
         body = Text(safe_text(message.body) if message.body else "(no text)")
+        if self._highlight:
+            body.highlight_words(self._highlight, style=style("feed--hit"), case_sensitive=False)
         texts.append(body)
         for a in message.attachments:
             texts.append(
@@ -418,6 +460,8 @@ class FeedView(ScrollView, can_focus=True):
 
     @on(Resize)
     def _on_resize(self, event: Resize) -> None:
+        if not event.size.width or not event.size.height:
+            return  # hidden (another tab is showing): keep the lines and the place until it is back
         width = max(10, self.scrollable_content_region.width - GUTTER)
         if width != self._width:
             anchor = self._anchor()
@@ -452,6 +496,12 @@ class FeedView(ScrollView, can_focus=True):
         self._cursor = index
         self._scroll_to_message(index)
         self.refresh()
+
+    def _center(self, index: int) -> None:
+        """Scroll so the message at `index` sits a third of the way down the view."""
+        if index < len(self._starts):
+            height = self.scrollable_content_region.height
+            self.scroll_to(y=max(0, self._starts[index] - height // 3), animate=False, immediate=True)
 
     def _scroll_to_message(self, index: int) -> None:
         start = self._starts[index]

@@ -128,6 +128,16 @@ class StaffList(ScrollView, can_focus=True):
     def choose_current(self) -> None:
         self._chosen()
 
+    def select_staff(self, staff_id: int) -> bool:
+        """Put the cursor on a staff member without opening their feed; False if the find box hides them."""
+        for position, index in enumerate(self._shown):
+            if self._staff[index].id == staff_id:
+                self._cursor = position
+                self._scroll_to_cursor()
+                self.refresh()
+                return True
+        return False
+
     def _arrange(self, keep: StaffView | None, choose: bool = True) -> None:
         query = self._query
         indexes = [i for i, key in enumerate(self._keys) if query in key] if query else list(range(len(self._staff)))

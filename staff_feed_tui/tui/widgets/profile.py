@@ -1,0 +1,208 @@
+"""The Profile tab: a staff member's contact details and texting settings, shown and edited.
+
+Edits are checked (email-validator, phonenumbers) before anything is written, and saved in one transaction only if
+nobody changed the profile since the form was filled; a refused field keeps what was typed and says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Input, Static
+
+from staff_feed_tui.core.safe_text import safe_line
+from staff_feed_tui.core.timefmt import format_when
+from staff_feed_tui.core.types import DeliveryMethod, StaffView
+from staff_feed_tui.core.validation import InvalidContact, ProfileProblem, check_profile
+from staff_feed_tui.store.db import DatabaseBusy
+from staff_feed_tui.store.staff import StaffNotFound, StaleProfile, get_staff, update_profile
+from staff_feed_tui.tui.widgets.choice import Choice, Tick
+
+METHODS = [(m.value, {"email": "Email", "sms": "SMS", "both": "Both"}[m.value]) for m in DeliveryMethod]
+
+
+class ProfileInput(Input):
+    """Enter moves on (or saves on the last field), handled here so it acts in key order."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.screen.focus_next()
+
+
+class ProfilePane(Vertical):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save profile", priority=True),
+        Binding("ctrl+z", "revert", "Revert", show=False),
+    ]
+    DEFAULT_CSS = """
+    ProfilePane {
+        padding: 1 1 0 1;
+        & > Horizontal { height: 1; margin: 0 0 1 0; }
+        & .label { width: 10; text-style: bold; }
+        & Input { width: 1fr; max-width: 48; }
+        & #profile-optout { height: auto; margin: 0 0 1 0; }
+        & #profile-problem { height: auto; color: $error; text-style: bold; }
+        & #profile-buttons { height: 1; }
+        & Button { margin: 0 2 0 0; min-width: 0; }
+        & .hint { color: $text-muted; height: auto; }
+    }
+    """
+
+    @dataclass
+    class Saved(Message):
+        staff: StaffView
+
+    @dataclass
+    class _Result(Message):
+        staff: StaffView | None
+        problem: str | None
+        field: str | None = None
+        reloaded: StaffView | None = None
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._staff: StaffView | None = None
+        self._saving = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Static("Email", classes="label")
+            yield ProfileInput(id="profile-email", compact=True)
+        with Horizontal():
+            yield Static("Mobile", classes="label")
+            yield ProfileInput(placeholder="+14155550101 or a local number", id="profile-phone", compact=True)
+        with Horizontal():
+            yield Static("Texts", classes="label")
+            yield Tick("Accepts texts", id="profile-texts")
+        with Horizontal():
+            yield Static("Default", classes="label")
+            yield Choice("", METHODS, id="profile-method")
+        yield Static("", id="profile-optout")
+        yield Static("", id="profile-problem")
+        with Horizontal(id="profile-buttons"):
+            yield Button("Save (Ctrl+S)", id="profile-save", compact=True)
+            yield Button("Revert", id="profile-revert", compact=True)
+        yield Static("Tab next field · Ctrl+S save · Esc back to the Conversation Feed", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#profile-problem").display = False
+
+    @property
+    def staff(self) -> StaffView | None:
+        return self._staff
+
+    def show_staff(self, staff: StaffView, *, keep_edits: bool = False) -> None:
+        """Fill the form from `staff`. With `keep_edits`, a form being edited for the same staff member is left."""
+        if keep_edits and self._staff is not None and self._staff.id == staff.id and self.dirty:
+            self._staff = staff
+            return
+        self._staff = staff
+        self.query_one("#profile-email", Input).value = staff.email
+        self.query_one("#profile-phone", Input).value = staff.phone or ""
+        self.query_one("#profile-texts", Tick).value = staff.accepts_texts
+        self.query_one("#profile-method", Choice).value = staff.default_method.value
+        if staff.sms_opted_out:
+            when = format_when(staff.sms_opted_out_at, datetime.now(UTC)) if staff.sms_opted_out_at else "a while ago"
+            words = (f"Opted out of texts: replied STOP ({when}). Texts stay off until the staff member texts START; "
+                     "a dispatcher cannot turn them back on.")
+        else:
+            words = "Not opted out of texts."
+        self.query_one("#profile-optout", Static).update(Text(words))
+        self._problem(None)
+
+    @property
+    def dirty(self) -> bool:
+        staff = self._staff
+        if staff is None:
+            return False
+        return (
+            self.query_one("#profile-email", Input).value.strip() != staff.email
+            or self.query_one("#profile-phone", Input).value.strip() != (staff.phone or "")
+            or self.query_one("#profile-texts", Tick).value != staff.accepts_texts
+            or self.query_one("#profile-method", Choice).value != staff.default_method.value
+        )
+
+    def _problem(self, text: str | None) -> None:
+        label = self.query_one("#profile-problem", Static)
+        label.update(Text(text or ""))
+        label.display = bool(text)
+
+    def action_save(self) -> None:
+        staff = self._staff
+        if staff is None or self._saving:
+            return
+        region = self.app.services.settings.company.default_region  # type: ignore[attr-defined]
+        try:
+            edit = check_profile(
+                self.query_one("#profile-email", Input).value,
+                self.query_one("#profile-phone", Input).value,
+                self.query_one("#profile-texts", Tick).value,
+                DeliveryMethod(self.query_one("#profile-method", Choice).value),
+                region,
+            )
+        except ProfileProblem as exc:
+            self._problem(f"Not saved: {exc}")
+            self._focus_field(exc.field)
+            return
+        self._saving = True
+        self._problem(None)
+        self._save(staff, edit)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="profile")
+    def _save(self, staff: StaffView, edit) -> None:  # type: ignore[no-untyped-def]
+        engine = self.app.services.engine  # type: ignore[attr-defined]
+        try:
+            saved = update_profile(engine, staff.id, staff, edit)
+        except StaleProfile as exc:
+            self.post_message(self._Result(None, f"Not saved: {exc}.", reloaded=get_staff(engine, staff.id)))
+        except InvalidContact as exc:
+            self.post_message(self._Result(None, f"Not saved: {exc}", field="email"))
+        except (StaffNotFound, DatabaseBusy) as exc:
+            self.post_message(self._Result(None, f"Not saved: {exc}"))
+        else:
+            self.post_message(self._Result(saved, None))
+
+    @on(_Result)
+    def _result(self, event: _Result) -> None:
+        self._saving = False
+        if event.staff is not None:
+            self.show_staff(event.staff)
+            self.notify(f"Profile of {safe_line(event.staff.name)} saved.", timeout=3)
+            self.post_message(self.Saved(event.staff))
+            return
+        if event.reloaded is not None:
+            self.show_staff(event.reloaded)
+        self._problem(event.problem)
+        if event.field:
+            self._focus_field(event.field)
+
+    def _focus_field(self, field: str) -> None:
+        target = {"email": "#profile-email", "phone": "#profile-phone", "method": "#profile-method"}.get(field)
+        if target:
+            self.screen.set_focus(self.query_one(target))
+
+    def action_revert(self) -> None:
+        if self._staff is not None:
+            self.show_staff(self._staff)
+
+    @on(Button.Pressed, "#profile-save")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_save()
+
+    @on(Button.Pressed, "#profile-revert")
+    def _revert_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_revert()
+
+    def focus_first(self) -> None:
+        self.screen.set_focus(self.query_one("#profile-email", Input))
