@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,47 @@ def test_feed(snap_compare, services: Services, tmp_path: Path, size: tuple[int,
 
     app = make_app(services, embedded_worker=False, clock=lambda: NOW)
     assert snap_compare(app, terminal_size=size, run_before=arrange)
+
+
+@pytest.mark.parametrize(
+    ("state", "size"),
+    [("drawer-closed", (80, 24)), ("drawer-open", (80, 24)), ("drawer-open", (120, 40)), ("history", (80, 24))],
+    ids=["drawer-closed-80x24", "drawer-open-80x24", "drawer-open-120x40", "history-80x24"],
+)
+def test_filters_and_history(snap_compare, services: Services, tmp_path: Path, state: str, size: tuple[int, int],  # type: ignore[no-untyped-def]
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drawer closed with two filters in force, the drawer open with them, and History → Conversations."""
+    import time as _time
+
+    from staff_feed_tui.core.filters import FilterValues
+    from staff_feed_tui.store.feed import remove_message
+    from staff_feed_tui.tui.widgets.filter_drawer import FilterDrawer
+
+    monkeypatch.setenv("TZ", "UTC")
+    _time.tzset()
+    _feed_fixture(services, tmp_path)
+    remove_message(services.engine, 1, "jordan", now=NOW - timedelta(hours=2))
+
+    async def arrange(pilot) -> None:  # type: ignore[no-untyped-def]
+        screen = pilot.app.screen
+        feed = screen.query_one(FeedView)
+        while len(feed.messages) < 3:
+            await pilot.pause(0.01)
+        screen.query_one(Composer).cursor_blink = False
+        if state.startswith("drawer"):
+            drawer = screen.query_one(FilterDrawer)
+            drawer.post_message(FilterDrawer.Applied(drawer, FilterValues(since="7d", direction="received")))
+            while len(feed.messages) != 2:
+                await pilot.pause(0.01)
+            if state == "drawer-open":
+                await pilot.press("backslash")
+        else:
+            await pilot.press("tab", "H")
+            entries = screen.query_one("#removed")
+            while "jordan" not in str(entries.get_option_at_index(0).prompt):
+                await pilot.pause(0.01)
+        await pilot.pause()
+
+    app = make_app(services, embedded_worker=False, clock=lambda: NOW)
+    assert snap_compare(app, terminal_size=size, run_before=arrange)
+

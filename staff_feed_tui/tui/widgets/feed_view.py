@@ -176,6 +176,14 @@ class FeedView(ScrollView, can_focus=True):
                 self._restore(anchor)
             self.refresh()
 
+    @property
+    def selected_on_screen(self) -> bool:
+        """Whether the selected message's first line is inside the view."""
+        if self._cursor is None or self._cursor >= len(self._starts):
+            return False
+        top = int(self.scroll_offset.y)
+        return top <= self._starts[self._cursor] < top + self.scrollable_content_region.height
+
     def select_id(self, message_id: int) -> bool:
         """Move the cursor to a message in the window (centred); False when it is not in the window."""
         for index, m in enumerate(self._messages):
@@ -264,10 +272,11 @@ class FeedView(ScrollView, can_focus=True):
         top = int(self.scroll_offset.y)
         if not self._lines or top >= len(self._lines):
             return None
-        index = self._lines[top].message
-        if index < 0:
-            return None
-        return self._messages[index].id, top - self._starts[index]
+        # A day separator or the unread marker at the top: anchor on the first message below it instead.
+        for line in self._lines[top : top + 4]:
+            if line.message >= 0:
+                return self._messages[line.message].id, top - self._starts[line.message]
+        return None
 
     def _restore(self, anchor: tuple[int, int]) -> None:
         message_id, offset = anchor

@@ -37,7 +37,7 @@ class HistoryPane(Vertical):
         & ContentTabs Underline { display: none; }
         & ContentTabs Tab.-active { text-style: bold underline; }
         & TabPane { padding: 0; }
-        & RemovedList { height: 1fr; }
+        & RemovedList { height: 1fr; padding: 0 1; }
         & .hint { color: $text-muted; height: 1; padding: 0 1; }
     }
     """
