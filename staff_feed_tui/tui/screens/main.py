@@ -109,7 +109,10 @@ class MainScreen(Screen[None]):
         # Priority, so the app handles `i` the moment it arrives: keys typed right after it (one burst over a slow
         # link) then reach the composer instead of queueing behind it on the widget that had focus.
         Binding("i", "write", "Write", priority=True),
-        Binding("tab", "app.focus_next", "Next pane", show=False),
+        # Tab moves focus the moment it arrives, so keys typed after it (one burst over a slow link) reach the
+        # widget it moved to.
+        Binding("tab", "focus_step(1)", "Next pane", show=False, priority=True),
+        Binding("shift+tab", "focus_step(-1)", "Previous pane", show=False, priority=True),
         Binding("U", "triage", "Unknown senders", show=False),
         # Moving in the staff list and the feed is handled here, as priority bindings, so these keys are taken in
         # the order they arrive together with `i` and the other focus keys (one burst over a slow link).
@@ -980,8 +983,31 @@ class MainScreen(Screen[None]):
         else:
             self.set_focus(self.query_one(FeedView))
 
+    def action_focus_step(self, step: int) -> None:
+        """Tab and Shift+Tab. Inside the filter drawer or the profile form, focus walks the fields in the order they
+        are written, which holds even before a drawer just opened has been laid out (a burst of keys); elsewhere,
+        Textual's focus order."""
+        focused = self.focused
+        if focused is not None:
+            for form in (self.query_one(FilterDrawer), self.query_one(ProfilePane)):
+                if form in focused.ancestors:
+                    fields = [w for w in form.query("*") if w.can_focus and w.display]
+                    index = fields.index(focused) if focused in fields else -1
+                    if 0 <= index + step < len(fields) and index >= 0:
+                        self.set_focus(fields[index + step])
+                        return
+        if step > 0:
+            self.focus_next()
+        else:
+            self.focus_previous()
+
     def action_back_to_feed(self) -> None:
-        self.action_tab("feed")
+        """Esc: from Profile or History back to the feed; in the feed, it closes the filter drawer."""
+        tabs = self.query_one("#staff-tabs", TabbedContent)
+        if tabs.active == "tab-feed" and self.query_one(FilterDrawer).display:
+            self.close_drawer()
+        else:
+            self.action_tab("feed")
 
     @on(TabbedContent.TabActivated, "#staff-tabs")
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:

@@ -53,6 +53,7 @@ class FilterDrawer(Vertical):
         & #filter-text { width: 1fr; }
         & #filter-line { width: 1fr; }
         & Button { margin: 0 1 0 0; min-width: 0; }
+        & #filter-clear { margin: 0 0 0 1; }
         & #filter-problem { height: auto; color: $error; text-style: bold; }
         & .hint { color: $text-muted; height: 1; }
     }
@@ -79,6 +80,7 @@ class FilterDrawer(Vertical):
             yield Static(":filter", classes="label")
             yield DrawerInput(placeholder="-d 7d -a -r received -c sms -s failed words…", id="filter-line",
                              compact=True)
+            yield Button("Clear filters", id="filter-clear", compact=True)
         yield Static("", id="filter-problem")
         with Horizontal():
             yield Static("From", classes="label")
@@ -99,9 +101,7 @@ class FilterDrawer(Vertical):
             yield DrawerInput(placeholder="dispatcher", id="filter-author", compact=True)
             yield Static("Text", classes="label")
             yield DrawerInput(placeholder="words, \"a phrase\"", id="filter-text", compact=True)
-        with Horizontal():
-            yield Button("Clear filters", id="filter-clear", compact=True)
-            yield Static("Enter apply · Space/←→ choose · Tab next · Esc close", classes="hint")
+        yield Static("Enter apply · Space/←→ choose · Tab next · Esc close", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#filter-problem").display = False
