@@ -7,7 +7,10 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from textual import work
+import time
+from collections import deque
+
+from textual import events, work
 from textual.app import App
 from textual.notifications import SeverityLevel
 from textual.binding import Binding
@@ -21,9 +24,12 @@ from staff_feed_tui.tui.screens.help import HelpScreen
 from staff_feed_tui.tui.screens.main import MainScreen
 from staff_feed_tui.tui.widgets.composer import Composer
 from staff_feed_tui.tui.widgets.feed_view import FeedView
+from staff_feed_tui.tui.widgets.history import HistoryPane
+from staff_feed_tui.tui.widgets.profile import ProfilePane
 from staff_feed_tui.tui.widgets.staff_list import StaffList
 
 CHANGE_POLL_S = 0.25
+KEY_WAIT_S = 0.25  # the longest a key waits for the one before it (a key whose widget went away never finishes)
 
 
 def _utcnow() -> datetime:
@@ -53,10 +59,64 @@ class StaffFeedApp(App[int]):
         self.embedded_worker = (
             services.settings.delivery.embedded_worker if embedded_worker is None else embedded_worker
         )
+        # Keys in arrival order: see `on_event`.
+        self._key_in_flight: events.Key | None = None
+        self._key_in_flight_since = 0.0
+        self._keys_waiting: deque[events.Key] = deque()
         self._worker_stop = threading.Event()
         self._worker_thread: threading.Thread | None = None
         self.outbox_worker: OutboxWorker | None = None
         self._changes: ChangeSource | None = None
+
+    # ---- keys in arrival order --------------------------------------------------------------------------------
+    # Textual hands a key to the widget focused when it arrives. Over a slow link several keys arrive in one read
+    # ("Enter Tab x"), and a key that moves focus has not been handled yet when the next one is handed out, so
+    # the next one would go to the old widget. Here a key waits until the one before it has been handled (stopped
+    # by a widget, or back at the App for the bindings), then goes to whatever has focus by then.
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._keys_waiting or self._key_busy():
+                self._keys_waiting.append(event)
+                self.set_timer(0.005, self._next_key)
+                return
+            await self._send_key(event)
+            return
+        await super().on_event(event)
+
+    async def _send_key(self, event: events.Key) -> None:
+        self._key_in_flight = event
+        self._key_in_flight_since = time.monotonic()
+        await super().on_event(event)
+        if not event.is_forwarded:  # a priority binding took it: done already
+            self._key_in_flight = None
+
+    def _key_busy(self) -> bool:
+        key = self._key_in_flight
+        if key is None:
+            return False
+        if key._stop_propagation or time.monotonic() - self._key_in_flight_since > KEY_WAIT_S:  # noqa: SLF001
+            self._key_in_flight = None
+            return False
+        return True
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Textual calls each class's `_on_key` in turn; this one runs App's itself (then marks the key done), so
+        # the default dispatch is stopped here to keep App's from running a second time.
+        event.prevent_default()
+        try:
+            await super()._on_key(event)
+        finally:
+            if event is self._key_in_flight:
+                self._key_in_flight = None
+                if self._keys_waiting:
+                    self.call_next(self._next_key)
+
+    async def _next_key(self) -> None:
+        while self._keys_waiting and not self._key_busy():
+            await self._send_key(self._keys_waiting.popleft())
+        if self._keys_waiting:
+            self.set_timer(0.005, self._next_key)
 
     def on_mount(self) -> None:
         # The change feed starts before the first query, so no write can fall between a load and the first poll.
@@ -129,6 +189,8 @@ class StaffFeedApp(App[int]):
                     ("Staff list (Ctrl+F to find)", StaffList.BINDINGS),
                     ("Feed", FeedView.BINDINGS),
                     ("Composer", Composer.BINDINGS),
+                    ("Profile tab", ProfilePane.BINDINGS),
+                    ("History tab", HistoryPane.BINDINGS),
                 ]
             )
         )
