@@ -184,3 +184,30 @@ async def test_search_across_all_staff_opens_the_message(services: Services) -> 
         assert app.screen.query_one(StaffList).current.id == dana_id  # type: ignore[union-attr]
         assert app.focused is feed
     assert sams and len(feed_page(services.engine, dana_id, limit=1000)) == 400
+
+
+async def test_a_burst_of_keys_is_handled_in_arrival_order(services: Services) -> None:
+    """Keys that arrive in one read over a slow link: each goes to whatever has focus once the one before is done."""
+    from textual import events
+    from textual.widgets import Input
+
+    def burst(app, keys: list[str]) -> None:  # type: ignore[no-untyped-def]
+        for key in keys:
+            char = key if len(key) == 1 else None
+            app.post_message(events.Key(key, char))
+
+    dana = find_staff(services.engine, "dana@example.com")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        # Profile tab, Tab to the mobile field, clear it, type a bad number, save: all at once.
+        burst(app, ["P", "tab", "ctrl+u", *"555-12", "ctrl+s"])
+        problem = app.screen.query_one("#profile-problem")
+        await wait_for(pilot, lambda: "phone '555-12' is not a valid number" in str(problem.render()), "the check")
+        assert app.screen.query_one("#profile-phone", Input).value == "555-12"
+        assert app.screen.query_one("#profile-email", Input).value == "dana@example.com"
+        assert get_staff(services.engine, dana.id) == dana
+        # Back to the feed, find Sam, open his feed, write to him: the text lands in Sam's composer.
+        burst(app, ["escape", "ctrl+f", *"sam", "enter", "i", *"hello Sam"])
+        await wait_for(pilot, lambda: app.screen.query_one("#composer").text == "hello Sam", "Sam's draft")  # type: ignore[attr-defined]
+        assert str(app.screen.query_one("#feed-title").render()).startswith("Sam Okafor")

@@ -29,7 +29,7 @@ from staff_feed_tui.tui.widgets.profile import ProfilePane
 from staff_feed_tui.tui.widgets.staff_list import StaffList
 
 CHANGE_POLL_S = 0.25
-KEY_WAIT_S = 0.25  # the longest a key waits for the one before it (a key whose widget went away never finishes)
+KEY_WAIT_S = 1.0  # the longest a key waits for the one before it (a key whose widget went away never finishes)
 
 
 def _utcnow() -> datetime:
