@@ -105,12 +105,15 @@ def build(
     weights = [1.0 / (i ** 0.6) for i in range(1, staff)]  # a few busy staff, a long tail of quiet ones
     others = rng.choices(range(2, staff + 1), weights=weights, k=messages - busiest) if staff > 1 else []
     owners = [1] * busiest + others
+    rng.shuffle(owners)
+    # Ids in time order, as in a real database (a message is stored when it is sent or received).
+    ages = sorted((rng.random() * span for _ in owners), reverse=True)
     message_rows = []
     delivery_rows = []
     delivery_id = 0
     statuses = ["delivered"] * 85 + ["sent"] * 10 + ["failed"] * 5
-    for message_id, staff_id in enumerate(owners, start=1):
-        created = now - timedelta(seconds=rng.random() * span)
+    for message_id, (staff_id, age) in enumerate(zip(owners, ages, strict=True), start=1):
+        created = now - timedelta(seconds=age)
         out = rng.random() < 0.55
         created_text = created.strftime(fmt)
         message_rows.append((message_id, staff_id, "out" if out else "in",
