@@ -343,3 +343,20 @@ async def test_history_tab_lists_removed_messages_and_restores(services: Service
         restored = conn.execute("SELECT m.restored_at IS NOT NULL, d.name FROM message m JOIN dispatcher d"
                                 " ON d.id = m.restored_by_id WHERE m.id = ?", (gone,)).fetchone()
     assert restored == (1, "alex")  # the restore is recorded
+
+
+def test_a_removed_message_leaves_unread_counts_filters_and_search(services: Services) -> None:
+    from staff_feed_tui.store.feed import search_all, search_feed
+    from staff_feed_tui.store.reads import unread_counts
+
+    dana = find_staff(services.engine, "dana@example.com")
+    kept = receive_sms(services.engine, sid="SMk", from_number="+14155550101", body="gate key found", now=NOW)
+    gone = receive_sms(services.engine, sid="SMg", from_number="+14155550101", body="gate key lost", now=NOW)
+    assert unread_counts(services.engine, "alex")[dana.id] == 2
+    assert {k[1] for k in search_feed(services.engine, dana.id, "gate")} == {kept.message_id, gone.message_id}
+    remove_message(services.engine, gone.message_id, "alex")
+    assert unread_counts(services.engine, "alex")[dana.id] == 1
+    assert [k[1] for k in search_feed(services.engine, dana.id, "gate")] == [kept.message_id]
+    assert [m.id for m in search_all(services.engine, "gate")] == [kept.message_id]
+    only = parse_filter("-r received lost", NOW)
+    assert feed_page(services.engine, dana.id, only=only) == []
