@@ -72,6 +72,7 @@ from staff_feed_tui.tui.widgets.filter_drawer import FilterDrawer
 from staff_feed_tui.tui.widgets.history import HistoryPane
 from staff_feed_tui.tui.widgets.profile import ProfilePane
 from staff_feed_tui.tui.widgets.staff_list import StaffList, staff_flags
+from staff_feed_tui.tui.widgets.inputs import QuickInput
 
 if TYPE_CHECKING:
     from staff_feed_tui.tui.app import StaffFeedApp
@@ -82,7 +83,7 @@ FIRST_PAGE = 60  # enough for two screens at 120x40; more pages load as the view
 DRAFT_SAVE_DELAY_S = 1.0
 
 
-class FindInput(Input):
+class FindInput(QuickInput):
     """The staff filter: Esc clears it, Enter and Down leave it; handled here so they act in key order."""
 
     async def _on_key(self, event: events.Key) -> None:
@@ -92,7 +93,7 @@ class FindInput(Input):
             self.screen.leave_find(clear=event.key == "escape")  # type: ignore[attr-defined]
 
 
-class SearchInput(Input):
+class SearchInput(QuickInput):
     """Search in the open feed: Enter searches, Esc closes; handled here so they act in key order."""
 
     async def _on_key(self, event: events.Key) -> None:
@@ -151,6 +152,7 @@ class MainScreen(Screen[None]):
         self._hits: list[tuple[datetime, int]] = []
         self._hit = -1
         self._newest_seen = 0  # messages up to this id were there before; newer inbound ones are announced
+        self._title_lines = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
@@ -342,7 +344,13 @@ class MainScreen(Screen[None]):
             parts.append("texts: yes")
         elif flags == "STOP":
             parts.append("texts: opted out")
-        self.query_one("#feed-title", Static).update(Text("  ·  ".join(parts)))
+        title = Text("  ·  ".join(parts))
+        label = self.query_one("#feed-title", Static)
+        # A new title that takes as many lines as the old one needs no layout of the whole screen (about 20 ms).
+        width = max(1, label.content_region.width)
+        lines = min(2, max(1, -(-title.cell_len // width)))
+        label.update(title, layout=lines != self._title_lines)
+        self._title_lines = lines
         reason = sms_unavailable_reason(self.app.services.settings.company.text_messaging, staff)
         toggle = self.query_one(MethodToggle)
         preferred = toggle.method if keep_method else staff.default_method
@@ -644,6 +652,8 @@ class MainScreen(Screen[None]):
 
     def _set_error(self, text: str | None) -> None:
         label = self.query_one("#composer-error", Static)
+        if not text and not label.display:
+            return  # already clear: nothing to lay out again
         label.update(Text(text or ""))
         label.display = bool(text)
 
@@ -974,6 +984,8 @@ class MainScreen(Screen[None]):
         tabs = self.query_one("#staff-tabs", TabbedContent)
         if name == "feed" and tabs.active == "tab-feed":
             return
+        if name == "profile":
+            self.query_one(ProfilePane).ensure_filled()
         self._show_tab(name)
         if name == "profile":
             self.query_one(ProfilePane).focus_first()
@@ -1013,6 +1025,8 @@ class MainScreen(Screen[None]):
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if self._staff is not None and event.pane.id == "tab-history":
             self.query_one(HistoryPane).show_staff(self._staff)
+        if event.pane.id == "tab-profile":
+            self.query_one(ProfilePane).ensure_filled()  # a click on the tab
 
     @on(HistoryPane.Restored)
     def _history_restored(self) -> None:

@@ -21,11 +21,12 @@ from staff_feed_tui.core.timefmt import format_when
 from staff_feed_tui.core.types import Direction, MessageView
 from staff_feed_tui.store.feed import search_all
 from staff_feed_tui.store.staff import list_staff
+from staff_feed_tui.tui.widgets.inputs import QuickInput
 
 LIMIT = 200
 
 
-class AllSearchInput(Input):
+class AllSearchInput(QuickInput):
     """Enter searches (or, with hits shown, Down moves to them); Esc closes. Handled here, in key order."""
 
     async def _on_key(self, event: events.Key) -> None:

@@ -20,12 +20,13 @@ from textual.widgets import Button, Input, Static
 
 from staff_feed_tui.core.filters import FilterSyntaxError, FilterValues, parse_values
 from staff_feed_tui.tui.widgets.choice import Choice, Tick
+from staff_feed_tui.tui.widgets.inputs import QuickInput
 
 PRESETS = (("today", "Today"), ("7d", "7 days"), ("30d", "30 days"))
 ANY = ""
 
 
-class DrawerInput(Input):
+class DrawerInput(QuickInput):
     """A field of the drawer: Enter applies, Esc closes the drawer; handled here so they act in key order."""
 
     async def _on_key(self, event: events.Key) -> None:

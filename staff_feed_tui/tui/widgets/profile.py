@@ -24,11 +24,12 @@ from staff_feed_tui.core.validation import InvalidContact, ProfileProblem, check
 from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.staff import StaffNotFound, StaleProfile, get_staff, update_profile
 from staff_feed_tui.tui.widgets.choice import Choice, Tick
+from staff_feed_tui.tui.widgets.inputs import QuickInput
 
 METHODS = [(m.value, {"email": "Email", "sms": "SMS", "both": "Both"}[m.value]) for m in DeliveryMethod]
 
 
-class ProfileInput(Input):
+class ProfileInput(QuickInput):
     """Enter moves on (or saves on the last field), handled here so it acts in key order."""
 
     async def _on_key(self, event: events.Key) -> None:
@@ -72,6 +73,7 @@ class ProfilePane(Vertical):
         super().__init__(id=id)
         self._staff: StaffView | None = None
         self._saving = False
+        self._stale = False  # the staff member changed while the tab was hidden: fill the form when shown
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -101,11 +103,27 @@ class ProfilePane(Vertical):
         return self._staff
 
     def show_staff(self, staff: StaffView, *, keep_edits: bool = False) -> None:
-        """Fill the form from `staff`. With `keep_edits`, a form being edited for the same staff member is left."""
+        """Fill the form from `staff`. With `keep_edits`, a form being edited for the same staff member is left.
+
+        While the Profile tab is hidden the form is filled when it is next shown: changing the fields of a hidden
+        form would still cost a layout of the whole screen each time a dispatcher moves to another staff member.
+        """
         if keep_edits and self._staff is not None and self._staff.id == staff.id and self.dirty:
             self._staff = staff
             return
         self._staff = staff
+        if not (self.parent is not None and self.parent.display):
+            self._stale = True
+            return
+        self._fill(staff)
+
+    def ensure_filled(self) -> None:
+        """The tab is being shown: fill the form if the staff member changed while it was hidden."""
+        if self._stale and self._staff is not None:
+            self._fill(self._staff)
+
+    def _fill(self, staff: StaffView) -> None:
+        self._stale = False
         self.query_one("#profile-email", Input).value = staff.email
         self.query_one("#profile-phone", Input).value = staff.phone or ""
         self.query_one("#profile-texts", Tick).value = staff.accepts_texts
@@ -122,7 +140,7 @@ class ProfilePane(Vertical):
     @property
     def dirty(self) -> bool:
         staff = self._staff
-        if staff is None:
+        if staff is None or self._stale:
             return False
         return (
             self.query_one("#profile-email", Input).value.strip() != staff.email

@@ -68,6 +68,7 @@ class StaffList(ScrollView, can_focus=True):
         self._unread: dict[int, int] = {}
         self._activity: dict[int, datetime] = {}
         self._query = ""
+        self._style_cache: dict[bool, dict[str, Style]] = {}
         self.sort_by_activity = False
         self.on_choose = on_choose
 
@@ -166,29 +167,49 @@ class StaffList(ScrollView, can_focus=True):
 
     # ---- rendering --------------------------------------------------------------------------------------------
 
+    def _styles(self) -> dict[str, Style]:
+        """The row styles, worked out once per focus state: asking the CSS for each row cost 0.25 ms a row."""
+        key = self.has_focus
+        cached = self._style_cache.get(key)
+        if cached is None:
+            component = self.get_component_rich_style
+            base = self.rich_style
+            cursor = base + component("staff-list--cursor" if key else "staff-list--cursor-blurred")
+            cached = {
+                "base": base, "cursor": cursor, "flag": component("staff-list--flag"),
+                "stop": component("staff-list--stop"), "unread": component("staff-list--unread"),
+            }
+            self._style_cache[key] = cached
+        return cached
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style_cache.clear()
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         row = int(self.scroll_offset.y) + y
+        styles = self._styles()
         if row >= len(self._shown):
             if row == 0 and self._query:
                 return Strip([Segment(f" no staff match {safe_line(self._query)!r}"[:width].ljust(width))], width)
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, styles["base"])
         staff = self._staff[self._shown[row]]
         flags = staff_flags(staff)
-        base = self.rich_style
-        if row == self._cursor:
-            base = base + self.get_component_rich_style(
-                "staff-list--cursor" if self.has_focus else "staff-list--cursor-blurred"
-            )
-        flag_style = self.get_component_rich_style("staff-list--stop" if flags == "STOP" else "staff-list--flag")
-        parts = [(f"{flags:<5}", flag_style), (safe_line(staff.name), Style())]
+        base = styles["cursor"] if row == self._cursor else styles["base"]
+        under = base + Style(bgcolor=base.bgcolor)
+        segments = [
+            Segment(f"{flags:<5}", under + styles["stop" if flags == "STOP" else "flag"] + Style(bgcolor=base.bgcolor)),
+            Segment(safe_line(staff.name), under),
+        ]
+        used = 5 + segments[1].cell_length
         count = self._unread.get(staff.id)
         if count:
-            parts.append((f" ({count})", self.get_component_rich_style("staff-list--unread")))
-        used = sum(len(text) for text, _ in parts)
-        parts.append((" " * max(0, width - used), Style()))
+            text = f" ({count})"
+            segments.append(Segment(text, under + styles["unread"] + Style(bgcolor=base.bgcolor)))
+            used += len(text)
+        segments.append(Segment(" " * max(0, width - used), under))
         # The row's own colours first, then the cursor's background over the whole width.
-        segments = [Segment(text, base + style + Style(bgcolor=base.bgcolor)) for text, style in parts]
         return Strip(segments).crop_extend(0, width, base)
 
     def on_focus(self) -> None:
