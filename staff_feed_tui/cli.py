@@ -423,9 +423,57 @@ def _gateway(args: argparse.Namespace) -> int:
 
 
 def _run_tui(args: argparse.Namespace) -> int:
-    services = _services(args)
-    from staff_feed_tui.tui.app import make_app
+    from staff_feed_tui.store.quick import read_staff_names
 
-    app = make_app(services)
+    path = _quick_database_path(args)
+    names = read_staff_names(path) if path is not None else None
+    if names is None:  # a first start, another database, or anything unusual: open everything first
+        services = _services(args)
+        from staff_feed_tui.tui.app import make_app
+
+        app = make_app(services)
+    else:
+        # Paint the staff names at once; the settings, the ORM and the database open in a thread meanwhile.
+        from staff_feed_tui.tui.app import StaffFeedApp
+
+        app = StaffFeedApp(None, opener=lambda: _services(args), boot_names=names)
     app.run()
+    if app.startup_error is not None:
+        raise CommandError(app.startup_error)
     return app.return_code or 0
+
+
+def _quick_database_path(args: argparse.Namespace) -> Any:
+    """The SQLite file the settings will name, worked out with the standard library (no pydantic) for the first
+    paint. The same precedence as `config.load_settings` for the keys that place the database (CLI flags, then
+    `STAFF_FEED_*`, then the TOML file, then the default); None when it cannot be told this way. If it were ever
+    wrong, the full settings still win: the staff list is loaded again from them a moment later.
+    """
+    import os
+    import tomllib
+    from pathlib import Path
+
+    env = os.environ
+    try:
+        config_file = args.config or env.get("STAFF_FEED_CONFIG")
+        if config_file:
+            toml = tomllib.loads(Path(config_file).expanduser().read_text(encoding="utf-8"))
+        else:
+            from platformdirs import user_config_dir
+
+            default = Path(user_config_dir("staff-feed")) / "config.toml"
+            toml = tomllib.loads(default.read_text(encoding="utf-8")) if default.is_file() else {}
+    except (OSError, ValueError):
+        return None
+    url = None if args.demo else (
+        args.db or env.get("STAFF_FEED_DATABASE__URL") or (toml.get("database") or {}).get("url")
+    )
+    if url:
+        return Path(url.removeprefix("sqlite:///")).expanduser() if url.startswith("sqlite:///") else None
+    data_dir = args.data_dir or env.get("STAFF_FEED_DATA_DIR") or toml.get("data_dir")
+    if not data_dir:
+        from platformdirs import user_data_dir
+
+        data_dir = user_data_dir("staff-feed")
+    path = Path(data_dir).expanduser()
+    return (path / "demo" if args.demo else path) / "staff_feed.db"

@@ -1,32 +1,32 @@
-"""The app factory and the App. The factory receives opened services; nothing is built at import time."""
+"""The app factory and the App. The factory receives opened services; nothing is built at import time.
+
+This module imports Textual and the standard library only (the screens, the ORM and the sender load when they are
+first needed), so `staff-feed` can paint the staff names before the heavy parts have loaded: see `boot_names`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 import time
 from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App
-from textual.notifications import SeverityLevel
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.worker import get_current_worker
 
-from staff_feed_tui.delivery.worker import OutboxWorker
-from staff_feed_tui.services import Services
 from staff_feed_tui.store.changes import ChangeSource, SqliteChangeFeed
 from staff_feed_tui.tui.messages import FeedsChanged
 from staff_feed_tui.tui.screens.help import HelpScreen
-from staff_feed_tui.tui.screens.main import MainScreen
-from staff_feed_tui.tui.widgets.composer import Composer
-from staff_feed_tui.tui.widgets.feed_view import FeedView
-from staff_feed_tui.tui.widgets.history import HistoryPane
-from staff_feed_tui.tui.widgets.profile import ProfilePane
-from staff_feed_tui.tui.widgets.staff_list import StaffList
+
+if TYPE_CHECKING:
+    from staff_feed_tui.delivery.worker import OutboxWorker
+    from staff_feed_tui.services import Services
 
 CHANGE_POLL_S = 0.25
 KEY_WAIT_S = 1.0  # the longest a key waits for the one before it (a key whose widget went away never finishes)
@@ -48,17 +48,25 @@ class StaffFeedApp(App[int]):
 
     def __init__(
         self,
-        services: Services,
+        services: Services | None,
         *,
         embedded_worker: bool | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        opener: Callable[[], Services] | None = None,
+        boot_names: list[str] | None = None,
     ) -> None:
+        """With `services`, start at once. Without, show `boot_names` (read with the standard library) while
+        `opener` loads the settings and opens the database in a thread; keys typed meanwhile are kept."""
         super().__init__()
-        self.services = services
+        self.services: Services = services  # type: ignore[assignment]  # set by `_opened` when booting
         self.clock = clock
+        self._embedded_worker_choice = embedded_worker
         self.embedded_worker = (
             services.settings.delivery.embedded_worker if embedded_worker is None else embedded_worker
-        )
+        ) if services is not None else False
+        self._opener = opener
+        self._boot_names = boot_names
+        self.startup_error: str | None = None
         # Keys in arrival order: see `on_event`.
         self._key_in_flight: events.Key | None = None
         self._key_in_flight_since = 0.0
@@ -76,6 +84,9 @@ class StaffFeedApp(App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
+            if self.services is None and event.key != "ctrl+q":
+                self._keys_waiting.append(event)  # still starting: kept for the staff list once it is there
+                return
             if self._keys_waiting or self._key_busy():
                 self._keys_waiting.append(event)
                 self.set_timer(0.005, self._next_key)
@@ -119,14 +130,53 @@ class StaffFeedApp(App[int]):
             self.set_timer(0.005, self._next_key)
 
     def on_mount(self) -> None:
+        if self.services is None:
+            from staff_feed_tui.tui.screens.boot import BootScreen
+
+            self.push_screen(BootScreen(self._boot_names or []))
+            self.call_after_refresh(self._open)  # after the names are painted
+            return
+        self._start()
+
+    def _start(self) -> None:
+        from staff_feed_tui.tui.screens.main import MainScreen
+
         # The change feed starts before the first query, so no write can fall between a load and the first poll.
         path = self.services.db_path
         if path is not None:
             self._changes = SqliteChangeFeed(path)
             self.set_interval(CHANGE_POLL_S, self.poll_changes)
-        self.push_screen(MainScreen())
+        if self.screen_stack and type(self.screen).__name__ == "BootScreen":
+            self.switch_screen(MainScreen())
+        else:
+            self.push_screen(MainScreen())
         # The sender starts after the first paint, so start-up shows the staff list first.
         self.call_after_refresh(self._start_worker)
+
+    def release_keys(self) -> None:
+        """The staff list is there: hand out the keys typed while the app was starting."""
+        if self._keys_waiting:
+            self.call_next(self._next_key)
+
+    @work(thread=True, exit_on_error=False, group="open")
+    def _open(self) -> None:
+        assert self._opener is not None
+        try:
+            services = self._opener()
+        except Exception as exc:  # noqa: BLE001 - shown to the operator on the way out, as the CLI would
+            self.call_from_thread(self._failed_to_open, str(exc) or type(exc).__name__)
+            return
+        self.call_from_thread(self._opened, services)
+
+    def _opened(self, services: Services) -> None:
+        self.services = services
+        choice = self._embedded_worker_choice
+        self.embedded_worker = services.settings.delivery.embedded_worker if choice is None else choice
+        self._start()
+
+    def _failed_to_open(self, problem: str) -> None:
+        self.startup_error = problem
+        self.exit(return_code=2)
 
     def _start_worker(self) -> None:
         if self.embedded_worker:
@@ -169,6 +219,8 @@ class StaffFeedApp(App[int]):
 
     async def action_quit(self) -> None:
         """The open draft is written before the app exits."""
+        from staff_feed_tui.tui.screens.main import MainScreen
+
         for screen in self.screen_stack:
             if not isinstance(screen, MainScreen):
                 continue
@@ -179,8 +231,15 @@ class StaffFeedApp(App[int]):
         self.exit()
 
     def action_help(self) -> None:
-        if isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, HelpScreen) or self.services is None:
             return
+        from staff_feed_tui.tui.screens.main import MainScreen
+        from staff_feed_tui.tui.widgets.composer import Composer
+        from staff_feed_tui.tui.widgets.feed_view import FeedView
+        from staff_feed_tui.tui.widgets.history import HistoryPane
+        from staff_feed_tui.tui.widgets.profile import ProfilePane
+        from staff_feed_tui.tui.widgets.staff_list import StaffList
+
         self.push_screen(
             HelpScreen(
                 [

@@ -104,6 +104,7 @@ class SearchInput(QuickInput):
 
 
 class MainScreen(Screen[None]):
+    AUTO_FOCUS = "#staff"  # the staff list, not the find box above it (keys typed at start-up go to the list)
     BINDINGS = [
         Binding("ctrl+n", "next_staff", "Next staff", priority=True),
         Binding("ctrl+p", "prev_staff", "Prev staff", priority=True),
@@ -266,6 +267,7 @@ class MainScreen(Screen[None]):
         staff_list = self.query_one(StaffList)
         staff_list.set_staff(event.staff, self._open_feed_read(event.unread))
         self.query_one("#staff-title", Static).update(f"Staff ({len(event.staff)})")
+        self.app.release_keys()  # keys typed while the app was starting go to the list now
         if not event.staff:
             self.query_one(FeedView).empty_hint = (
                 "No staff yet. Import a roster with: staff-feed staff import FILE.csv"
