@@ -10,7 +10,9 @@ import asyncio
 import logging
 import os
 import socket
+import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from sqlalchemy import Engine
 from staff_feed_tui.core.types import Channel, DeliveryStatus
 from staff_feed_tui.delivery.results import Outcome, RetryPolicy, SendResult, Transport
 from staff_feed_tui.store import outbox
-from staff_feed_tui.store.changes import SqliteChangeFeed
+from staff_feed_tui.store.changes import KEEP_CHANGES, SqliteChangeFeed, trim_changes
 from staff_feed_tui.store.db import DatabaseBusy, sqlite_path
 from staff_feed_tui.store.models import utcnow
 
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 FLUSH_EVERY_S = 0.2  # how often results of a running batch are written back
 IDLE_POLL_S = 0.05  # data_version check while idle: microseconds each, and it bounds enqueue-to-send latency
 MAX_IDLE_S = 1.0
+TRIM_EVERY_S = 300.0  # how often the change log is cut back to its newest rows
+TRIM_KEEP = KEEP_CHANGES
 
 
 def new_owner() -> str:
@@ -163,8 +167,12 @@ class OutboxWorker:
         """Run until `stop` is set. Wakes on any commit to the database, or when a retry falls due."""
         path = sqlite_path(str(self.engine.url))
         watch = SqliteChangeFeed(path) if path else None
+        next_trim = 0.0
         try:
             while not stop.is_set():
+                if path is not None and time.monotonic() >= next_trim:
+                    next_trim = time.monotonic() + TRIM_EVERY_S
+                    self._trim(path)
                 try:
                     handled = await self.run_once()
                 except DatabaseBusy as exc:
@@ -178,6 +186,16 @@ class OutboxWorker:
             await self.close_transports()
             if watch is not None:
                 watch.close()
+
+    @staticmethod
+    def _trim(path: Path) -> None:
+        try:
+            gone = trim_changes(path, keep=TRIM_KEEP)
+        except sqlite3.Error as exc:  # busy or locked: the next turn tries again
+            log.warning("worker: could not trim the change log: %s", exc)
+            return
+        if gone:
+            log.info("worker: trimmed %d old rows of the change log", gone)
 
     async def _idle(self, stop: threading.Event, watch: SqliteChangeFeed | None) -> None:
         due = outbox.next_due_at(self.engine, channels=list(self.transports))

@@ -14,11 +14,30 @@ from pathlib import Path
 from typing import Protocol
 
 
+KEEP_CHANGES = 50_000  # rows of the change log kept by `trim_changes`; a reader further behind reloads everything
+EVERYTHING = -1  # the staff_id of a ChangedFeed meaning "rows were trimmed before you read them: reload it all"
+
+
 @dataclass(frozen=True, slots=True)
 class ChangedFeed:
     staff_id: int
     message_ids: frozenset[int]
     staff_changed: bool
+
+
+def trim_changes(db_path: Path, keep: int = KEEP_CHANGES) -> int:
+    """Delete all but the newest `keep` rows of the change log (it gains about two rows a message); returns how many
+    went. A reader that had not read the deleted rows yet sees the gap and reloads (see `SqliteChangeFeed.poll`)."""
+    conn = sqlite3.connect(db_path, isolation_level=None, timeout=5)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        deleted = conn.execute(
+            "DELETE FROM change WHERE seq <= (SELECT max(seq) FROM change) - ?", (keep,)
+        ).rowcount
+        conn.execute("COMMIT")
+        return deleted
+    finally:
+        conn.close()
 
 
 class ChangeSource(Protocol):
@@ -62,6 +81,9 @@ class SqliteChangeFeed:
         ).fetchall()
         if not rows:
             return []
+        if rows[0][0] > self._last_seq + 1 and self._gap_before(rows[0][0]):
+            self._last_seq = rows[-1][0]
+            return [ChangedFeed(staff_id=EVERYTHING, message_ids=frozenset(), staff_changed=True)]
         self._last_seq = rows[-1][0]
         messages: dict[int, set[int]] = {}
         staff_rows: set[int] = set()
@@ -75,6 +97,12 @@ class SqliteChangeFeed:
             ChangedFeed(staff_id=s, message_ids=frozenset(ids), staff_changed=s in staff_rows)
             for s, ids in messages.items()
         ]
+
+    def _gap_before(self, seq: int) -> bool:
+        """Whether rows between the last one read and `seq` were trimmed (rather than never written: a rolled-back
+        write also leaves a gap in the seq numbers, so the oldest kept row tells)."""
+        oldest = self._conn.execute("SELECT min(seq) FROM change").fetchall()[0][0]
+        return oldest is not None and oldest > self._last_seq + 1
 
     def close(self) -> None:
         with self._lock:

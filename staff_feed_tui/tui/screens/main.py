@@ -26,6 +26,7 @@ from staff_feed_tui.core.texting import sms_unavailable_reason
 from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, Direction, StaffView
 from staff_feed_tui.services import MmsLimitError, queue_outgoing
 from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
+from staff_feed_tui.store.changes import EVERYTHING
 from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.feed import (
     feed_around,
@@ -468,6 +469,13 @@ class MainScreen(Screen[None]):
 
     @on(FeedsChanged)
     def _feeds_changed(self, event: FeedsChanged) -> None:
+        if any(f.staff_id == EVERYTHING for f in event.feeds):
+            # The change log was trimmed past what this app had read: reload what is on screen.
+            self.count_triage()
+            self.load_staff()
+            if self._staff is not None:
+                self.load_feed(self._staff, reset=False)
+            return
         if any(f.staff_id == 0 for f in event.feeds):
             self.count_triage()
         feeds = [f for f in event.feeds if f.staff_id != 0]

@@ -1,0 +1,86 @@
+"""The change log is trimmed to its newest rows; a reader that fell behind the trim reloads instead of missing out."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from staff_feed_tui.services import Services
+from staff_feed_tui.store.changes import EVERYTHING, ChangedFeed, SqliteChangeFeed, trim_changes
+from staff_feed_tui.store.feed import queue_message
+from staff_feed_tui.store.staff import find_staff
+from tests.test_tui import _ready, wait_for
+
+
+def _rows(services: Services) -> int:
+    with sqlite3.connect(services.db_path) as conn:  # type: ignore[arg-type]
+        return conn.execute("SELECT count(*) FROM change").fetchone()[0]
+
+
+def test_trim_keeps_the_newest_rows_and_a_lagging_reader_is_told(services: Services) -> None:
+    assert services.db_path is not None
+    dana = find_staff(services.engine, "dana@example.com")
+    current = SqliteChangeFeed(services.db_path)  # reads as rows come
+    lagging = SqliteChangeFeed(services.db_path)  # reads only after the trim
+    try:
+        ids = [queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body=f"m{n}")
+               for n in range(10)]
+        seen = current.poll()
+        assert {m for f in seen for m in f.message_ids} == set(ids)
+        before = _rows(services)
+        assert trim_changes(services.db_path, keep=4) == before - 4
+        assert _rows(services) == 4
+        assert current.poll() == []  # it had read everything: nothing to redo
+        assert lagging.poll() == [ChangedFeed(staff_id=EVERYTHING, message_ids=frozenset(), staff_changed=True)]
+        assert lagging.poll() == []  # told once
+        newer = queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body="new")
+        assert [m for f in lagging.poll() for m in f.message_ids] == [newer]  # then it goes on as usual
+        assert trim_changes(services.db_path, keep=50_000) == 0
+    finally:
+        current.close()
+        lagging.close()
+
+
+async def test_the_app_reloads_when_told_it_missed_changes(services: Services) -> None:
+    from staff_feed_tui.tui.app import make_app
+    from staff_feed_tui.tui.messages import FeedsChanged
+    from staff_feed_tui.tui.widgets.feed_view import FeedView
+
+    dana = find_staff(services.engine, "dana@example.com")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        feed = app.screen.query_one(FeedView)
+        app._changes.close()  # type: ignore[union-attr]  # this app stops reading the log: it "falls behind"
+        queue_message(services.engine, services.attachments, staff_id=dana.id, author="sam", body="written meanwhile")
+        assert not any(m.body == "written meanwhile" for m in feed.messages)
+        app.screen.post_message(FeedsChanged([ChangedFeed(EVERYTHING, frozenset(), True)]))
+        await wait_for(pilot, lambda: any(m.body == "written meanwhile" for m in feed.messages), "the reload")
+
+
+async def test_the_worker_trims_the_log(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    import threading
+
+    from staff_feed_tui.delivery import worker as worker_module
+    from staff_feed_tui.delivery.factory import make_worker
+
+    dana = find_staff(services.engine, "dana@example.com")
+    for n in range(6):
+        queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body=f"m{n}")
+    def oldest() -> int:
+        with sqlite3.connect(services.db_path) as conn:  # type: ignore[arg-type]
+            return conn.execute("SELECT min(seq) FROM change").fetchone()[0]
+
+    first, newest_before = oldest(), _rows(services)
+    assert newest_before > 3
+    monkeypatch.setattr(worker_module, "TRIM_KEEP", 3)
+    stop = threading.Event()
+    worker = make_worker(services.settings, services.engine)
+    running = asyncio.create_task(worker.run(stop))
+    deadline = asyncio.get_running_loop().time() + 10
+    while oldest() == first:  # trimmed at start (the sends that follow add rows of their own)
+        assert asyncio.get_running_loop().time() < deadline, "the worker never trimmed the change log"
+        await asyncio.sleep(0.01)
+    assert oldest() >= first + newest_before - 3
+    stop.set()
+    await asyncio.wait_for(running, 10)
