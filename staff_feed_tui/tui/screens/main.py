@@ -153,6 +153,7 @@ class MainScreen(Screen[None]):
         self._search = ""  # the search of the open feed, and where it matched (keys, newest first)
         self._hits: list[tuple[datetime, int]] = []
         self._hit = -1
+        self._search_at: int | None = None
         self._newest_seen = 0  # messages up to this id were there before; newer inbound ones are announced
         self._title_lines = 0
 
@@ -896,10 +897,12 @@ class MainScreen(Screen[None]):
         self.query_one(FeedView).set_highlight([])
         self._show_search_state()
 
-    def _run_search(self, text: str) -> None:
+    def _run_search(self, text: str, at: int | None = None) -> None:
+        """Search the open feed; with `at`, the cursor stays on that message (a hit) instead of jumping."""
         if self._staff is None:
             return
         self._search = text
+        self._search_at = at
         self.query_one(FeedView).set_highlight(fts_words(text))
         self.query_one("#search-state", Static).update(Text(f"searching {safe_line(text)!r}…"))
         self.search_feed(self._staff, text)
@@ -915,7 +918,11 @@ class MainScreen(Screen[None]):
             return
         self._hits = list(event.hits)
         self._hit = -1
-        if self._hits:
+        ids = [key[1] for key in self._hits]
+        if self._search_at in ids:
+            self._hit = ids.index(self._search_at)
+            self._show_search_state()
+        elif self._hits:
             self.action_next_hit(1)
         else:
             self._show_search_state()
@@ -958,9 +965,11 @@ class MainScreen(Screen[None]):
     def action_search_all(self) -> None:
         from staff_feed_tui.tui.screens.search import SearchAllScreen
 
-        def chosen(hit: tuple[int, int] | None) -> None:
+        def chosen(hit: tuple[int, int, str] | None) -> None:
             if hit is not None:
-                self.open_message(*hit)
+                staff_id, message_id, text = hit
+                self.open_message(staff_id, message_id)
+                self._run_search(text, at=message_id)  # n/N go on from there, in that feed
 
         self.app.push_screen(SearchAllScreen(self._search), chosen)
 

@@ -41,7 +41,7 @@ class AllSearchInput(QuickInput):
                 screen.to_hits()
 
 
-class SearchAllScreen(ModalScreen[tuple[int, int] | None]):
+class SearchAllScreen(ModalScreen[tuple[int, int, str] | None]):
     BINDINGS = [Binding("escape", "close", "Close")]
     DEFAULT_CSS = """
     SearchAllScreen { align: center middle; }
@@ -63,11 +63,13 @@ class SearchAllScreen(ModalScreen[tuple[int, int] | None]):
         super().__init__()
         self._text = text
         self._targets: list[tuple[int, int] | None] = []  # per option: (staff id, message id), None for a heading
+        self._found = ""  # the search the hits are for
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text("Search all staff", style="bold"))
-            yield AllSearchInput(value=self._text, placeholder="words or \"a phrase\", then Enter", id="search-all")
+            yield AllSearchInput(value=self._text, placeholder="words or \"a phrase\", then Enter", id="search-all",
+                                 compact=True)
             yield Static("", id="search-all-state")
             yield OptionList(id="search-all-hits")
             yield Static("Enter search · ↓ to the hits · Enter opens the feed at that message · Esc close",
@@ -94,6 +96,7 @@ class SearchAllScreen(ModalScreen[tuple[int, int] | None]):
 
     @on(Found)
     def _found(self, event: Found) -> None:
+        self._found = event.text
         hits_list = self.query_one(OptionList)
         hits_list.clear_options()
         self._targets = []
@@ -128,13 +131,13 @@ class SearchAllScreen(ModalScreen[tuple[int, int] | None]):
 
     def to_hits(self) -> None:
         if any(self._targets):
-            self.query_one(OptionList).focus()
+            self.set_focus(self.query_one(OptionList))  # now: the next key in a burst goes there
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
         target = self._targets[event.option_index] if event.option_index < len(self._targets) else None
         if target is not None:
-            self.dismiss(target)
+            self.dismiss((*target, self._found))
 
     def action_close(self) -> None:
         self.dismiss(None)
