@@ -87,6 +87,13 @@ DRAFT_SAVE_DELAY_S = 1.0
 class FindInput(QuickInput):
     """The staff filter: Esc clears it, Enter and Down leave it; handled here so they act in key order."""
 
+    def _watch_value(self, value: str) -> None:
+        super()._watch_value(value)
+        # Filter right here rather than on the Changed message: the typed letter and the shorter list then go out
+        # in one frame instead of two (Textual paints at most every 1/60 s: about 15 ms less per keystroke).
+        if self.is_mounted:
+            self.screen.query_one(StaffList).filter(value)
+
     async def _on_key(self, event: events.Key) -> None:
         if event.key in ("escape", "down", "enter"):
             event.stop()
@@ -1061,10 +1068,6 @@ class MainScreen(Screen[None]):
 
     def action_find_staff(self) -> None:
         self.set_focus(self.query_one("#staff-find", Input))
-
-    @on(Input.Changed, "#staff-find")
-    def _find_changed(self, event: Input.Changed) -> None:
-        self.query_one(StaffList).filter(event.value)
 
     def leave_find(self, clear: bool) -> None:
         """Down or Enter go to the (filtered) list; Esc clears the filter as well."""

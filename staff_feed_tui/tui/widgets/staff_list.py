@@ -123,7 +123,10 @@ class StaffList(ScrollView, can_focus=True):
         The feed does not follow each keystroke: the cursor's staff member is opened when the dispatcher leaves
         the find box (see `choose_current`) or moves in the list.
         """
-        self._query = query.strip().lower()
+        query = query.strip().lower()
+        if query == self._query and self._shown:
+            return
+        self._query = query
         self._arrange(keep=self.current, choose=False)
 
     def choose_current(self) -> None:
