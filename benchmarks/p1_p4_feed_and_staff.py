@@ -107,6 +107,8 @@ async def staff_keystrokes() -> tuple[list[float], list[float]]:
             await pilot.pause(0.05)
         staff_rows = list(staff_list.staff)
         find = app.screen.query_one("#staff-find")
+        app.screen.set_focus(find)  # as after Ctrl+F: the cursor shows, so even a space typed changes the screen
+        await pilot.pause()
         for word in ("aisha", "tomas", "reyes", "grace kim", "415"):
             for n in range(1, len(word) + 1):
                 start = time.perf_counter()

@@ -305,7 +305,9 @@ class MainScreen(Screen[None]):
             self.query_one(HistoryPane).show_staff(staff)
         if changed:
             draft = self._drafts.get(staff.id) or DraftState()
-            self.query_one(Composer).text = draft.body
+            composer = self.query_one(Composer)
+            if composer.text != draft.body:  # an unchanged text is not set again (that would redraw it)
+                composer.text = draft.body
             self.query_one(AttachmentTray).set_files(draft.files)
             toggle = self.query_one(MethodToggle)
             if draft.method is not None and toggle.unavailable is None:

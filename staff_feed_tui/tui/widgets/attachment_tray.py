@@ -29,12 +29,15 @@ class AttachmentTray(OptionList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._files: list[AttachmentFile] = []
+        self.display = False  # shown while it holds files
 
     @property
     def files(self) -> list[AttachmentFile]:
         return list(self._files)
 
     def set_files(self, files: Sequence[AttachmentFile]) -> None:
+        if not files and not self._files:
+            return  # empty stays empty: nothing to redraw (moving between staff members without files)
         self._files = list(files)
         highlighted = self.highlighted
         self.clear_options()
