@@ -103,3 +103,23 @@ async def test_a_failure_to_open_exits_with_the_reason(services: Services) -> No
         await wait_for(pilot, lambda: app.startup_error is not None, "the failure")
     assert app.startup_error == "cannot open the database sqlite:///x: disk I/O error"
     assert app.return_code == 2
+
+
+async def test_typing_in_the_find_box_while_starting_is_kept(services: Services) -> None:
+    from textual.widgets import Input
+
+    go = threading.Event()
+
+    def opener() -> Services:
+        go.wait(10)
+        return services
+
+    app = StaffFeedApp(None, opener=opener, boot_names=["Dana Reyes"], embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+f", *"sam@", "enter")
+        go.set()
+        await wait_for(pilot, lambda: bool(app.screen.query("#staff-find")), "the main screen")
+        find = app.screen.query_one("#staff-find", Input)
+        await wait_for(pilot, lambda: find.value == "sam@", "every letter in the find box")
+        await wait_for(pilot, lambda: str(app.screen.query_one("#feed-title").render()).startswith("Sam Okafor"),
+                       "Enter opened Sam's feed")

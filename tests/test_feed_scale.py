@@ -80,13 +80,15 @@ async def test_home_end_and_paging_on_a_large_feed(services: Services) -> None:
 
 async def test_new_messages_while_scrolled_up_show_more(services: Services) -> None:
     sam = find_staff(services.engine, "sam@example.com")
-    _fill(services, sam.id, 60)
+    from staff_feed_tui.tui.screens.main import FIRST_PAGE
+
+    _fill(services, sam.id, FIRST_PAGE)  # the whole feed in the first page, several screens long
     app = make_app(services, embedded_worker=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await _ready(pilot)
         await pilot.press("ctrl+n", "ctrl+n", "tab")
         feed = app.screen.query_one(FeedView)
-        await wait_for(pilot, lambda: len(feed.messages) == 60, "Sam's feed")
+        await wait_for(pilot, lambda: len(feed.messages) == FIRST_PAGE, "Sam's feed")
         await pilot.press("home")
         top = feed.scroll_offset.y
         queue_message(services.engine, services.attachments, staff_id=sam.id, author="jordan", body="fresh one")

@@ -18,6 +18,7 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
+from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from staff_feed_tui.store.changes import ChangeSource, SqliteChangeFeed
@@ -71,6 +72,7 @@ class StaffFeedApp(App[int]):
         self._key_in_flight: events.Key | None = None
         self._key_in_flight_since = 0.0
         self._keys_waiting: deque[events.Key] = deque()
+        self._key_timer: Timer | None = None
         self._worker_stop = threading.Event()
         self._worker_thread: threading.Thread | None = None
         self.outbox_worker: OutboxWorker | None = None
@@ -89,7 +91,7 @@ class StaffFeedApp(App[int]):
                 return
             if self._keys_waiting or self._key_busy():
                 self._keys_waiting.append(event)
-                self.set_timer(0.005, self._next_key)
+                self._wake_later()
                 return
             await self._send_key(event)
             return
@@ -98,9 +100,23 @@ class StaffFeedApp(App[int]):
     async def _send_key(self, event: events.Key) -> None:
         self._key_in_flight = event
         self._key_in_flight_since = time.monotonic()
+        target = self.focused or self.screen
         await super().on_event(event)
         if not event.is_forwarded:  # a priority binding took it: done already
             self._key_in_flight = None
+        else:
+            # Right after the target has handled it (a message queued behind the key), look again: a key stopped
+            # there is done; one that bubbles on is done when it reaches `_on_key` below.
+            target.call_later(self.call_later, self._next_key)
+
+    def _wake_later(self) -> None:
+        """A fallback look at the waiting keys, for a key stopped on its way up (not at its target)."""
+        if self._key_timer is None:
+            self._key_timer = self.set_timer(0.02, self._woken)  # held here: Textual keeps timers weakly
+
+    async def _woken(self) -> None:
+        self._key_timer = None
+        await self._next_key()
 
     def _key_busy(self) -> bool:
         key = self._key_in_flight
@@ -127,7 +143,7 @@ class StaffFeedApp(App[int]):
         while self._keys_waiting and not self._key_busy():
             await self._send_key(self._keys_waiting.popleft())
         if self._keys_waiting:
-            self.set_timer(0.005, self._next_key)
+            self._wake_later()
 
     def on_mount(self) -> None:
         if self.services is None:
@@ -156,13 +172,17 @@ class StaffFeedApp(App[int]):
     def release_keys(self) -> None:
         """The staff list is there: hand out the keys typed while the app was starting."""
         if self._keys_waiting:
-            self.call_next(self._next_key)
+            self.call_later(self._next_key)  # a message to the app (this may be called from a screen's task)
 
     @work(thread=True, exit_on_error=False, group="open")
     def _open(self) -> None:
         assert self._opener is not None
         try:
             services = self._opener()
+            # Loaded here, off the event loop: importing them when the main screen and the sender start would
+            # hold the screen still for most of a second just after the names showed.
+            import staff_feed_tui.delivery.factory  # noqa: F401
+            import staff_feed_tui.tui.screens.main  # noqa: F401
         except Exception as exc:  # noqa: BLE001 - shown to the operator on the way out, as the CLI would
             self.call_from_thread(self._failed_to_open, str(exc) or type(exc).__name__)
             return

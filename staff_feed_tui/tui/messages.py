@@ -68,6 +68,7 @@ class FeedPageLoaded(Message):
     messages: Sequence[MessageView]
     older: bool
     at_edge: bool
+    filters: object = None  # the filters the page was read with: a page read before they changed is dropped
 
 
 @dataclass

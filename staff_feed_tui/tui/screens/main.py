@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static, TabbedContent, Tabs, TabPane, TextArea
 from textual.timer import Timer
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from staff_feed_tui.core.draft import AttachmentFile, DraftError, check_attachment, human_size
 from staff_feed_tui.core.filters import FeedFilter, FilterValues
@@ -80,7 +80,7 @@ if TYPE_CHECKING:
 
 FEED_PAGE = 200
 UNDO_S = 8.0  # how long `u` can bring a removed message back
-FIRST_PAGE = 60  # enough for two screens at 120x40; more pages load as the view nears the edge
+FIRST_PAGE = 30  # three screens at 120x40; more pages load as the view nears the edge
 DRAFT_SAVE_DELAY_S = 1.0
 
 
@@ -208,8 +208,7 @@ class MainScreen(Screen[None]):
         self.query_one(FilterDrawer).display = False
         for tabs in self.query(Tabs):
             tabs.can_focus = False  # P, H and Esc switch tabs; Tab goes staff list -> feed -> composer
-        self.query_one(StaffList).focus()
-        self.load_staff(initial=True)
+        self.load_staff(initial=True)  # the staff list has focus from AUTO_FOCUS
         self.count_triage()
         self._show_worker_state()
         self.set_interval(0.5, self._show_worker_state)
@@ -276,7 +275,9 @@ class MainScreen(Screen[None]):
         staff_list = self.query_one(StaffList)
         staff_list.set_staff(event.staff, self._open_feed_read(event.unread))
         self.query_one("#staff-title", Static).update(f"Staff ({len(event.staff)})")
-        self.app.release_keys()  # keys typed while the app was starting go to the list now
+        # Keys typed while the app was starting go to the list now (after this screen's first refresh, when its
+        # focus has settled).
+        self.call_after_refresh(self.app.release_keys)
         if not event.staff:
             self.query_one(FeedView).empty_hint = (
                 "No staff yet. Import a roster with: staff-feed staff import FILE.csv"
@@ -408,17 +409,21 @@ class MainScreen(Screen[None]):
         unread_after = last_read_id(services.engine, services.dispatcher, staff.id) if reset else None
         messages = feed_page(services.engine, staff.id, limit=FIRST_PAGE, oldest=oldest, only=self._only())
         full = len(messages) == FIRST_PAGE
+        if get_current_worker().is_cancelled:
+            return  # a newer load (another filter, staff member or jump) replaced this one: its answer is stale
         self.post_message(FeedLoaded(staff, messages, reset, at_oldest=not full or oldest,
                                      at_newest=not (oldest and full), unread_after=unread_after, top=oldest))
 
     @work(thread=True, exit_on_error=False, group="feed-page")
     def load_page(self, staff: StaffView, older: bool, key: tuple[datetime, int]) -> None:
         engine = self.app.services.engine
+        filters = self._filter_values
+        only = self._only()
         if older:
-            messages = feed_page(engine, staff.id, before=key, limit=FEED_PAGE, only=self._only())
+            messages = feed_page(engine, staff.id, before=key, limit=FEED_PAGE, only=only)
         else:
-            messages = feed_page(engine, staff.id, after=key, limit=FEED_PAGE, only=self._only())
-        self.post_message(FeedPageLoaded(staff, messages, older, len(messages) < FEED_PAGE))
+            messages = feed_page(engine, staff.id, after=key, limit=FEED_PAGE, only=only)
+        self.post_message(FeedPageLoaded(staff, messages, older, len(messages) < FEED_PAGE, filters))
 
     @on(FeedView.PageWanted)
     def _page_wanted(self, event: FeedView.PageWanted) -> None:
@@ -427,7 +432,7 @@ class MainScreen(Screen[None]):
 
     @on(FeedPageLoaded)
     def _page_loaded(self, event: FeedPageLoaded) -> None:
-        if self._staff is not None and event.staff.id == self._staff.id:
+        if self._staff is not None and event.staff.id == self._staff.id and event.filters == self._filter_values:
             self.query_one(FeedView).add_page(event.messages, older=event.older, at_edge=event.at_edge)
 
     @on(FeedView.JumpWanted)
@@ -919,6 +924,8 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="search")
     def search_feed(self, staff: StaffView, text: str) -> None:
         hits = search_feed(self.app.services.engine, staff.id, text, only=self._only())
+        if get_current_worker().is_cancelled:
+            return  # a newer load (another filter, staff member or jump) replaced this one: its answer is stale
         self.post_message(SearchHits(staff.id, text, hits))
 
     @on(SearchHits)
@@ -968,6 +975,8 @@ class MainScreen(Screen[None]):
     def load_around(self, staff: StaffView, message_id: int) -> None:
         window, at_oldest, at_newest = feed_around(self.app.services.engine, staff.id, message_id,
                                                    limit=FEED_PAGE // 2, only=self._only())
+        if get_current_worker().is_cancelled:
+            return  # a newer load (another filter, staff member or jump) replaced this one: its answer is stale
         self.post_message(FeedLoaded(staff, window, False, at_oldest=at_oldest, at_newest=at_newest,
                                      select_id=message_id))
 
