@@ -69,6 +69,7 @@ class FeedPageLoaded(Message):
     older: bool
     at_edge: bool
     filters: object = None  # the filters the page was read with: a page read before they changed is dropped
+    window: int | None = None  # the feed window that asked for it
 
 
 @dataclass

@@ -415,7 +415,7 @@ class MainScreen(Screen[None]):
                                      at_newest=not (oldest and full), unread_after=unread_after, top=oldest))
 
     @work(thread=True, exit_on_error=False, group="feed-page")
-    def load_page(self, staff: StaffView, older: bool, key: tuple[datetime, int]) -> None:
+    def load_page(self, staff: StaffView, older: bool, key: tuple[datetime, int], window: int | None = None) -> None:
         engine = self.app.services.engine
         filters = self._filter_values
         only = self._only()
@@ -423,17 +423,18 @@ class MainScreen(Screen[None]):
             messages = feed_page(engine, staff.id, before=key, limit=FEED_PAGE, only=only)
         else:
             messages = feed_page(engine, staff.id, after=key, limit=FEED_PAGE, only=only)
-        self.post_message(FeedPageLoaded(staff, messages, older, len(messages) < FEED_PAGE, filters))
+        self.post_message(FeedPageLoaded(staff, messages, older, len(messages) < FEED_PAGE, filters, window))
 
     @on(FeedView.PageWanted)
     def _page_wanted(self, event: FeedView.PageWanted) -> None:
         if self._staff is not None:
-            self.load_page(self._staff, event.older, event.key)
+            self.load_page(self._staff, event.older, event.key, event.window)
 
     @on(FeedPageLoaded)
     def _page_loaded(self, event: FeedPageLoaded) -> None:
         if self._staff is not None and event.staff.id == self._staff.id and event.filters == self._filter_values:
-            self.query_one(FeedView).add_page(event.messages, older=event.older, at_edge=event.at_edge)
+            self.query_one(FeedView).add_page(event.messages, older=event.older, at_edge=event.at_edge,
+                                              window=event.window)
 
     @on(FeedView.JumpWanted)
     def _jump_wanted(self, event: FeedView.JumpWanted) -> None:

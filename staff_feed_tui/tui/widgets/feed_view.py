@@ -109,6 +109,7 @@ class FeedView(ScrollView, can_focus=True):
         feed: FeedView
         older: bool
         key: tuple[datetime, int]
+        window: int = 0  # which window asked: a page for one since replaced (a jump, a filter) is dropped
 
     @dataclass
     class JumpWanted(Message):
@@ -164,6 +165,7 @@ class FeedView(ScrollView, can_focus=True):
         self._more = 0  # messages that arrived below the window while scrolled up
         self.empty_hint = "No messages yet. Write one below and press Enter to send."
         self._highlight: tuple[str, ...] = ()  # search words shown marked in bodies
+        self._window = 0  # counts the windows set by set_messages
 
     def set_highlight(self, words: Sequence[str]) -> None:
         """Mark these words (a search) in every body shown; an empty list clears the marks."""
@@ -220,6 +222,7 @@ class FeedView(ScrollView, can_focus=True):
         oldest; with `select_id`, to that message); otherwise keep the view where it was. A view at the bottom
         follows new messages down; one scrolled up stays put on the same message.
         """
+        self._window += 1  # pages asked for by the window shown until now no longer fit
         if select_id is not None:
             self.at_oldest, self.at_newest = at_oldest, at_newest
             self._waiting.clear()
@@ -297,12 +300,14 @@ class FeedView(ScrollView, can_focus=True):
             self.refresh()
         self._want_pages()
 
-    def add_page(self, messages: Sequence[MessageView], *, older: bool, at_edge: bool) -> None:
+    def add_page(self, messages: Sequence[MessageView], *, older: bool, at_edge: bool, window: int | None = None) -> None:
         """Add a page loaded for an edge of the window, keeping what is on screen exactly where it is.
 
         The window keeps at most MAX_WINDOW messages: the far end is let go (and loaded again if scrolled back to),
         so memory stays flat however far a dispatcher scrolls.
         """
+        if window is not None and window != self._window:
+            return  # asked for by a window since replaced (Home, End, a search hit, new filters)
         self._waiting.discard(older)
         known = {m.id for m in self._messages}
         fresh = [m for m in messages if m.id not in known]
@@ -362,11 +367,11 @@ class FeedView(ScrollView, can_focus=True):
         if not self.at_oldest and top < EDGE and True not in self._waiting:
             self._waiting.add(True)
             first = self._messages[0]
-            self.post_message(self.PageWanted(self, True, (first.created_at, first.id)))
+            self.post_message(self.PageWanted(self, True, (first.created_at, first.id), self._window))
         if not self.at_newest and top > self.max_scroll_y - EDGE and False not in self._waiting:
             self._waiting.add(False)
             last = self._messages[-1]
-            self.post_message(self.PageWanted(self, False, (last.created_at, last.id)))
+            self.post_message(self.PageWanted(self, False, (last.created_at, last.id), self._window))
 
     # ---- layout -----------------------------------------------------------------------------------------------
 
