@@ -300,6 +300,11 @@ class MainScreen(Screen[None]):
             self._kept_unread = None
             if self._search:
                 self._clear_search()
+            # The feed is asked for first: its query then starts before the header and the composer are redrawn.
+            if at_message is not None:
+                self.load_around(staff, at_message)
+            else:
+                self.load_feed(staff, reset=True)
         self._show_staff(staff, keep_method=not changed)
         self.query_one(ProfilePane).show_staff(staff, keep_edits=not changed)
         if self.query_one("#staff-tabs", TabbedContent).active == "tab-history":
@@ -314,10 +319,6 @@ class MainScreen(Screen[None]):
             if draft.method is not None and toggle.unavailable is None:
                 toggle.method = draft.method
             self._set_error(draft.problem)
-            if at_message is not None:
-                self.load_around(staff, at_message)
-            else:
-                self.load_feed(staff, reset=True)
 
     def _current_draft(self) -> DraftState:
         return DraftState(
