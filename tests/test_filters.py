@@ -360,3 +360,28 @@ def test_a_removed_message_leaves_unread_counts_filters_and_search(services: Ser
     assert [m.id for m in search_all(services.engine, "gate")] == [kept.message_id]
     only = parse_filter("-r received lost", NOW)
     assert feed_page(services.engine, dana.id, only=only) == []
+
+
+def test_a_quoted_phrase_matches_the_words_in_that_order(services: Services, tmp_path: Path) -> None:
+    dana_id = _rows(services, tmp_path)
+    bodies = lambda line: [m.body for m in feed_page(services.engine, dana_id, only=parse_filter(line, NOW))]  # noqa: E731
+    assert bodies('"under the mat"') == ["The key is under the mat"]
+    assert bodies('"mat the under"') == []  # the same words in another order are not the phrase
+    assert bodies("mat the under") == ["The key is under the mat"]  # as words, the order does not matter
+
+
+async def test_a_date_typed_in_the_drawer_is_never_read_as_markup(services: Services) -> None:
+    from staff_feed_tui.tui.app import make_app
+    from staff_feed_tui.tui.widgets.filter_drawer import FilterDrawer
+    from tests.test_tui import _ready
+
+    app = make_app(services, embedded_worker=False, clock=lambda: NOW)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        await pilot.press("tab", "backslash")
+        since = app.screen.query_one("#filter-since")
+        app.screen.set_focus(since)
+        since.value = "[bold red]soon[/]"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        shown = app.screen.query_one(FilterDrawer).query_one("#filter-problem").render()
+        assert "From: not a date: '[bold red]soon[/]'" in str(shown)

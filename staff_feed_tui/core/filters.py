@@ -164,7 +164,7 @@ def _quote(value: str) -> str:
     return f'"{value}"' if any(c.isspace() for c in value) else value
 
 
-_CANONICAL_DIRECTION = {"in": "received", "received": "received", "out": "sent", "sent": "sent"}
+_CANONICAL_DIRECTION = {word: "received" if d is Direction.IN else "sent" for word, d in _DIRECTIONS.items()}
 
 
 def parse_values(line: str, now: datetime) -> FilterValues:

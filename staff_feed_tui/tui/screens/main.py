@@ -1085,11 +1085,8 @@ class MainScreen(Screen[None]):
     def leave_find(self, clear: bool) -> None:
         """Down or Enter go to the (filtered) list; Esc clears the filter as well."""
         staff_list = self.query_one(StaffList)
-        find = self.query_one("#staff-find", Input)
         if clear:
-            find.value = ""
-        # Filter by what is in the box now: its Changed messages may still be on their way (keys in one burst).
-        staff_list.filter(find.value)
+            self.query_one("#staff-find", Input).value = ""  # FindInput filters the list as its value changes
         staff_list.choose_current()
         self.set_focus(staff_list)
 

@@ -44,18 +44,6 @@ class Choice(Widget, can_focus=True):
         self._options = list(options)
         self.set_reactive(Choice.value, self._options[0][0] if self._options else "")
 
-    @property
-    def options(self) -> list[tuple[str, str]]:
-        return list(self._options)
-
-    def set_options(self, options: Sequence[tuple[str, str]]) -> None:
-        """Replace the options, keeping the value if it is still one of them."""
-        self._options = list(options)
-        values = [v for v, _ in self._options]
-        if self.value not in values and values:
-            self.value = values[0]
-        self.refresh(layout=True)
-
     def watch_value(self, value: str) -> None:
         self.post_message(self.Changed(self, value))
 

@@ -223,32 +223,24 @@ class FeedView(ScrollView, can_focus=True):
         follows new messages down; one scrolled up stays put on the same message.
         """
         self._window += 1  # pages asked for by the window shown until now no longer fit
-        if select_id is not None:
-            self.at_oldest, self.at_newest = at_oldest, at_newest
-            self._waiting.clear()
-            self._more = 0
-            self._messages = list(messages)
-            self._staff_name = staff_name
-            self._rebuild()
-            ids = [m.id for m in self._messages]
-            self._cursor = ids.index(select_id) if select_id in ids else (len(ids) - 1 if ids else None)
-            self._pinned = False
-            if self._cursor is not None:
-                self.call_after_refresh(self._center, self._cursor)
-            self.refresh()
-            return
         if reset:
             self._unread_after = unread_after
+        if reset or select_id is not None:
             self._more = 0
         self.at_oldest, self.at_newest = at_oldest, at_newest
         self._waiting.clear()
-        if top:
+        if top or select_id is not None:  # a jump: to the oldest message, or to one message
             self._messages = list(messages)
             self._staff_name = staff_name
             self._rebuild()
-            self._cursor = 0 if self._messages else None
             self._pinned = False
-            self.call_after_refresh(self.scroll_home, animate=False, immediate=True)
+            if select_id is not None:
+                self._cursor = self._index_of(select_id)
+                if self._cursor is not None:
+                    self.call_after_refresh(self._center, self._cursor)
+            else:
+                self._cursor = 0 if self._messages else None
+                self.call_after_refresh(self.scroll_home, animate=False, immediate=True)
             self.refresh()
             return
         at_bottom = self._pinned
@@ -260,8 +252,7 @@ class FeedView(ScrollView, can_focus=True):
         if reset or selected_id is None:
             self._cursor = len(self._messages) - 1 if self._messages else None
         else:
-            ids = [m.id for m in self._messages]
-            self._cursor = ids.index(selected_id) if selected_id in ids else (len(ids) - 1 if ids else None)
+            self._cursor = self._index_of(selected_id)
         # The new virtual size applies on the next refresh; scroll once it has.
         if reset or at_bottom:
             self._pinned = True
@@ -269,6 +260,13 @@ class FeedView(ScrollView, can_focus=True):
         elif anchor is not None:
             self.call_after_refresh(self._restore, anchor)
         self.refresh()
+
+    def _index_of(self, message_id: int) -> int | None:
+        """Where `message_id` is in the window; the newest message when it is not there."""
+        for index, m in enumerate(self._messages):
+            if m.id == message_id:
+                return index
+        return len(self._messages) - 1 if self._messages else None
 
     def _anchor(self) -> tuple[int, int] | None:
         """The message at the top of the view and how far into it the view starts."""

@@ -148,8 +148,8 @@ class FilterDrawer(Vertical):
             if raw:
                 try:
                     FilterValues(**{name: raw}).to_filter(now)
-                except ValueError as exc:
-                    self.problem(f"{shown}: {exc}")
+                except ValueError as exc:  # the message quotes what was typed: never read as markup
+                    self.problem(Text(f"{shown}: {exc}"))
                     return
         self.problem(None)
         self.show_values(values)

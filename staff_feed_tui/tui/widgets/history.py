@@ -93,10 +93,6 @@ class HistoryPane(Vertical):
             entries.highlighted = min(previous or 0, len(event.removed) - 1)
 
     @property
-    def removed(self) -> list[MessageView]:
-        return list(self._removed)
-
-    @property
     def _current(self) -> MessageView | None:
         index = self.query_one(RemovedList).highlighted
         if index is None:

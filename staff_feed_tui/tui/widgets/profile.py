@@ -20,7 +20,7 @@ from textual.widgets import Button, Input, Static
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.timefmt import format_when
 from staff_feed_tui.core.types import DeliveryMethod, StaffView
-from staff_feed_tui.core.validation import InvalidContact, ProfileProblem, check_profile
+from staff_feed_tui.core.validation import InvalidContact, ProfileEdit, ProfileProblem, check_profile
 from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.staff import StaffNotFound, StaleProfile, get_staff, update_profile
 from staff_feed_tui.tui.widgets.choice import Choice, Tick
@@ -98,10 +98,6 @@ class ProfilePane(Vertical):
     def on_mount(self) -> None:
         self.query_one("#profile-problem").display = False
 
-    @property
-    def staff(self) -> StaffView | None:
-        return self._staff
-
     def show_staff(self, staff: StaffView, *, keep_edits: bool = False) -> None:
         """Fill the form from `staff`. With `keep_edits`, a form being edited for the same staff member is left.
 
@@ -176,7 +172,7 @@ class ProfilePane(Vertical):
         self._save(staff, edit)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="profile")
-    def _save(self, staff: StaffView, edit) -> None:  # type: ignore[no-untyped-def]
+    def _save(self, staff: StaffView, edit: ProfileEdit) -> None:
         engine = self.app.services.engine  # type: ignore[attr-defined]
         try:
             saved = update_profile(engine, staff.id, staff, edit)
