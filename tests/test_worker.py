@@ -303,9 +303,41 @@ def test_fast_text_body_matches_set_content(body: str) -> None:
     """The fast path for plain bodies writes exactly what EmailMessage.set_content would."""
     from email.message import EmailMessage
 
-    from staff_feed_tui.delivery.email import _set_text
+    from staff_feed_tui.delivery.email import POLICY, _set_text
 
-    fast, reference = EmailMessage(), EmailMessage()
+    fast, reference = EmailMessage(policy=POLICY), EmailMessage()
     _set_text(fast, body)
     reference.set_content(body)
     assert bytes(fast) == bytes(reference)
+
+
+@given(
+    name=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=40),
+    author=st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+                                         max_size=30)),
+    body=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200),
+    seconds=st.integers(min_value=0, max_value=2_000_000_000),
+)
+@settings(max_examples=150, deadline=None)
+def test_built_email_matches_plain_email_message(name: str, author: str | None, body: str, seconds: int) -> None:
+    """build_email (cached header classes and parsed headers, a policy of its own) writes exactly the bytes of an
+    EmailMessage built the plain way, with string headers and the default policy."""
+    from datetime import UTC, datetime
+    from email.message import EmailMessage
+    from email.utils import format_datetime, formataddr
+
+    from staff_feed_tui.delivery.email import build_email, message_id, reply_token
+
+    created = datetime.fromtimestamp(seconds, UTC)
+    item = outbox.ClaimedDelivery(7, 3, Channel.EMAIL, 1, 5, name, "dana@example.com", None, author, body, created, ())
+    built = build_email(item, company="Paws & Co.", from_address="dispatch@example.com",
+                        reply_domain="reply.example.com", reply_secret=b"k")
+    reference = EmailMessage()
+    reference["Subject"] = f"Message from Paws & Co. ({author or 'dispatch'})"
+    reference["From"] = formataddr(("Paws & Co.", "dispatch@example.com"))
+    reference["To"] = formataddr((name, "dana@example.com"))
+    reference["Date"] = format_datetime(created)
+    reference["Message-ID"] = message_id(item, "example.com")
+    reference["Reply-To"] = f"reply+{reply_token(5, b'k')}@reply.example.com"
+    reference.set_content(body or "(see attached files)")
+    assert bytes(built) == bytes(reference)

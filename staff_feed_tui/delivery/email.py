@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 from email import policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
@@ -24,13 +25,35 @@ def reply_token(staff_id: int, secret: bytes) -> str:
     return f"{staff_id}.{signature}"
 
 
+class _Registry(HeaderRegistry):
+    """The standard header registry, with its classes made once.
+
+    `HeaderRegistry[name]` builds a new class with `type()` on every call (about 20 µs), and `EmailMessage` asks it
+    once per header set, to learn the header's maximum count; the class depends only on the name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+POLICY = policy.default.clone(header_factory=_Registry())
+
+
 @lru_cache(maxsize=4096)
 def _header(name: str, value: str) -> object:
     """A parsed header, reused. Parsing an address header costs about 0.2 ms; a batch repeats the same few.
 
     EmailMessage takes a header object as it is when its name matches (EmailPolicy.header_store_parse).
     """
-    return policy.default.header_factory(name, value)
+    return POLICY.header_factory(name, value)
 
 
 _PLAIN = re.compile(r"[\x20-\x7e\t\n]*")
@@ -63,12 +86,12 @@ def build_email(
     reply_secret: bytes | None = None,
 ) -> EmailMessage:
     domain = from_address.rpartition("@")[2] or "localhost"
-    mail = EmailMessage()
+    mail = EmailMessage(policy=POLICY)
     author = item.author or "dispatch"
     mail["Subject"] = _header("Subject", f"Message from {company} ({author})")
     mail["From"] = _header("From", formataddr((company, from_address)))
     mail["To"] = _header("To", formataddr((item.staff_name, item.staff_email)))
-    mail["Date"] = format_datetime(item.created_at)
+    mail["Date"] = _header("Date", format_datetime(item.created_at))  # to the second: a batch shares a few
     mail["Message-ID"] = message_id(item, domain)
     if reply_domain and reply_secret:
         mail["Reply-To"] = _header("Reply-To", f"reply+{reply_token(item.staff_id, reply_secret)}@{reply_domain}")
