@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import subprocess
@@ -32,6 +33,8 @@ class Recorder:
     defer: dict[str, int] = field(default_factory=dict)
     logins: list[tuple[str, str]] = field(default_factory=list)
     received: threading.Condition = field(default_factory=threading.Condition)
+    delay_s: float = 0.0  # a slow server: each DATA is answered this much later
+
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
         self.sessions += 1
@@ -48,6 +51,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         with self.received:
             message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[arg-type]
             self.messages.append(message)

@@ -160,3 +160,30 @@ async def test_rate_cap_spaces_sends(services: Services, twilio: FakeTwilio) -> 
     elapsed = time.monotonic() - start
     assert len(twilio.wait_for(6)) == 6
     assert elapsed >= 5 / 20 * 0.9  # six starts at 20/s span at least five intervals
+
+
+async def test_batches_follow_one_another_and_none_is_left_sending(services: Services, twilio: FakeTwilio) -> None:
+    """More texts than one turn of batches: each batch is claimed while the last is still in flight, every text
+    goes out once, and nothing is left marked as sending."""
+    from collections import Counter
+
+    from staff_feed_tui.delivery.worker import MAX_BATCHES_PER_TURN
+
+    services = _with_twilio(services, twilio)
+    dana = find_staff(services.engine, "dana@example.com")
+    total = 20 * MAX_BATCHES_PER_TURN + 30
+    for n in range(total):
+        queue_outgoing(services, staff=dana, body=f"text {n}", method=DeliveryMethod.SMS)
+    worker = make_worker(services.settings, services.engine)
+    worker.batch_size = 20
+
+    def statuses() -> Counter[str]:
+        with services.engine.connect() as conn:
+            return Counter(s for (s,) in conn.exec_driver_sql("SELECT status FROM delivery WHERE channel = 'sms'"))
+
+    assert await worker.run_once() == 20 * MAX_BATCHES_PER_TURN
+    assert statuses() == Counter({"sent": 20 * MAX_BATCHES_PER_TURN, "queued": 30})
+    assert await worker.drain() == 30
+    assert statuses() == Counter({"sent": total})
+    bodies = [call.one("Body") for call in twilio.wait_for(total)]
+    assert sorted(bodies) == sorted(f"text {n}" for n in range(total))

@@ -341,3 +341,50 @@ def test_built_email_matches_plain_email_message(name: str, author: str | None, 
     reference["Reply-To"] = f"reply+{reply_token(5, b'k')}@reply.example.com"
     reference.set_content(body or "(see attached files)")
     assert bytes(built) == bytes(reference)
+
+
+async def test_a_send_that_could_outlive_its_lease_is_not_started(services: Services) -> None:
+    """A slow server: once a send could no longer end before the batch's lease runs out, the rest of the batch goes
+    back to the queue unsent (attempt not counted) instead of going out while another worker may take it over."""
+    server = SmtpServer().start()
+    server.handler.delay_s = 1.2
+    try:
+        slow = _smtp(services, server, timeout_s=5)
+        sam = find_staff(slow.engine, "sam@example.com")
+        ids = [queue_outgoing(slow, staff=sam, body=f"visit {n}") for n in range(3)]
+        worker = make_worker(slow.settings, slow.engine)
+        worker.lease_s = 2.0  # sends may start up to 1 s after the claim (half the lease: the timeout is longer)
+        assert worker.send_window(worker.transports[Channel.EMAIL]) == 1.0
+        assert await worker.run_once() == 3
+        assert len(server.handler.messages) == 1
+        statuses = [_statuses(slow, i)["email"] for i in ids]
+        assert statuses[0] == ("sent", None)
+        assert statuses[1:] == [("queued", None), ("queued", None)]
+        with slow.engine.connect() as conn:
+            attempts = [a for (a,) in conn.exec_driver_sql(
+                f"SELECT attempts FROM delivery WHERE message_id IN ({ids[1]}, {ids[2]})")]
+        assert attempts == [0, 0]
+        await worker.drain()  # one per turn while the server stays slow
+        assert [_statuses(slow, i)["email"][0] for i in ids] == ["sent"] * 3
+        assert sorted(server.handler.message_ids) == sorted(set(server.handler.message_ids))
+        assert len(server.handler.messages) == 3
+    finally:
+        server.stop()
+
+
+def test_a_rate_capped_batch_fits_in_half_its_send_window(services: Services) -> None:
+    """At 1 text/s with a 60 s lease and a 30 s timeout, sends may start for 28 s: a batch is 14, not 100."""
+    from staff_feed_tui.delivery.worker import OutboxWorker
+
+    class Capped:
+        concurrency, rate_per_s, timeout_s = 50, 1.0, 30.0
+
+    class Uncapped:
+        concurrency, rate_per_s, timeout_s = 50, 0.0, 30.0
+
+    worker = OutboxWorker(services.engine, Path("."), {}, batch_size=100, lease_s=60.0)
+    assert worker.send_window(Capped()) == 28.0  # type: ignore[arg-type]
+    assert worker.claim_limit(Capped()) == 14  # type: ignore[arg-type]
+    assert worker.claim_limit(Uncapped()) == 100  # type: ignore[arg-type]
+    slow = type("Slow", (), {"concurrency": 1, "rate_per_s": 0.05, "timeout_s": 30.0})()
+    assert worker.claim_limit(slow) == 1  # never less than one

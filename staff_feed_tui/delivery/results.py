@@ -41,10 +41,14 @@ class SendResult:
 class Transport(Protocol):
     """Sends one channel's deliveries. `open` and `close` bracket a batch, so a connection can be reused.
 
-    `concurrency` is how many sends of a batch may be in flight at once (1 for SMTP's single connection).
+    `concurrency` is how many sends of a batch may be in flight at once (1 for SMTP's single connection);
+    `rate_per_s` caps how many start per second (0: no cap; the worker spaces them); `timeout_s` is the longest one
+    send can take, so the worker starts none that could outlive its lease.
     """
 
     concurrency: int
+    rate_per_s: float
+    timeout_s: float
 
     async def open(self) -> None: ...
 

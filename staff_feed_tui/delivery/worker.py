@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,8 +33,26 @@ log = logging.getLogger(__name__)
 FLUSH_EVERY_S = 0.2  # how often results of a running batch are written back
 IDLE_POLL_S = 0.05  # data_version check while idle: microseconds each, and it bounds enqueue-to-send latency
 MAX_IDLE_S = 1.0
+MAX_BATCHES_PER_TURN = 10  # then `run` looks at its stop flag and the change-log trim again
+LEASE_MARGIN_S = 2.0  # a send must end this long before its lease runs out
 TRIM_EVERY_S = 300.0  # how often the change log is cut back to its newest rows
 TRIM_KEEP = KEEP_CHANGES
+
+
+class RateLimiter:
+    """At most `rate` starts per second (0 or less: no cap). Starts are spaced evenly, not burst."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        now = time.monotonic()
+        if self._next > now:
+            await asyncio.sleep(self._next - now)
+        self._next = max(now, self._next) + self._interval
 
 
 def new_owner() -> str:
@@ -72,78 +90,146 @@ class OutboxWorker:
         self.lease_s = lease_s
         self.owner = owner or new_owner()
         self.state = WorkerState()
+        self._pace: dict[Channel, RateLimiter] = {}
 
     async def run_once(self) -> int:
-        """Send one batch of what is due now. Returns how many deliveries were handled."""
-        claimed = outbox.claim_due_deliveries(
+        """Send what is due now, channel by channel. Returns how many deliveries were handled.
+
+        Each channel takes up to MAX_BATCHES_PER_TURN batches in a turn; the next batch is claimed as soon as the
+        last one's sends have all started, so a concurrent transport never drains to empty between batches.
+        """
+        handled = 0
+        for channel, transport in self.transports.items():
+            handled += await self._run_channel(channel, transport)
+        return handled
+
+    def send_window(self, transport: Transport) -> float:
+        """How long after a claim a send may still start: it must end (at worst, by its timeout) before the lease
+        runs out, else another worker could take the delivery over while it is on the wire and send it twice.
+        A lease too short for the timeout (tests use 2 s) leaves half the lease; the first send of a batch always
+        starts, so a worker makes progress whatever the settings."""
+        window = self.lease_s - transport.timeout_s - LEASE_MARGIN_S
+        return window if window > self.lease_s / 4 else self.lease_s / 2
+
+    def claim_limit(self, transport: Transport) -> int:
+        """A batch a rate-capped transport can start well within its send window (half of it)."""
+        if transport.rate_per_s > 0:
+            return max(1, min(self.batch_size, int(transport.rate_per_s * self.send_window(transport) / 2)))
+        return self.batch_size
+
+    def _claim(self, channel: Channel, transport: Transport) -> list[outbox.ClaimedDelivery]:
+        return outbox.claim_due_deliveries(
             self.engine,
             self.attachments_root,
             owner=self.owner,
-            limit=self.batch_size,
+            limit=self.claim_limit(transport),
             lease_s=self.lease_s,
-            channels=list(self.transports),
+            channels=[channel],
         )
-        if not claimed:
+
+    async def _run_channel(self, channel: Channel, transport: Transport) -> int:
+        batch = self._claim(channel, transport)
+        if not batch:
             return 0
-        self.state.text = f"sending {len(claimed)}"
-        by_channel: dict[Channel, list[outbox.ClaimedDelivery]] = {}
-        for item in claimed:
-            by_channel.setdefault(item.channel, []).append(item)
-        pending: list[outbox.Result] = []
         loop = asyncio.get_running_loop()
+        pending: list[outbox.Result] = []
         last_flush = loop.time()
 
         def flush() -> None:
             nonlocal last_flush
-            batch, pending[:] = list(pending), []
-            outbox.record_results(self.engine, self.owner, batch)
+            group, pending[:] = list(pending), []
+            outbox.record_results(self.engine, self.owner, group)
             last_flush = loop.time()
 
-        async def send(transport: Transport, item: outbox.ClaimedDelivery, gate: asyncio.Semaphore) -> None:
-            async with gate:
-                result = await self._send_one(transport, item)
+        def done(item: outbox.ClaimedDelivery, result: SendResult | None) -> None:
             pending.append(self._result(item, result))
             # Results are written in groups, one transaction each, so the feed still sees progress on a slow
             # server. A crash loses at most the unwritten group: those are sent again once their lease runs out.
             if loop.time() - last_flush >= FLUSH_EVERY_S:
                 flush()
 
-        async def pipeline(transport: Transport, items: list[outbox.ClaimedDelivery]) -> None:
-            """One connection, one send at a time: build the next message while the current one is on the wire."""
-            ready: asyncio.Queue[tuple[outbox.ClaimedDelivery, object] | None] = asyncio.Queue(maxsize=2)
+        pace = self._pace.setdefault(channel, RateLimiter(transport.rate_per_s))
+        limit = self.claim_limit(transport)
+        gate = asyncio.Semaphore(max(1, transport.concurrency))
+        in_flight: set[asyncio.Task[None]] = set()
 
-            async def produce() -> None:
-                for item in items:
-                    await ready.put((item, transport.prepare(item)))  # type: ignore[attr-defined]
-                await ready.put(None)
-
-            producer = asyncio.create_task(produce())
+        async def send(item: outbox.ClaimedDelivery) -> None:
             try:
-                while (entry := await ready.get()) is not None:
-                    item, prepared = entry
-                    try:
-                        result = await transport.deliver(item, prepared)  # type: ignore[attr-defined]
-                    except Exception as exc:  # noqa: BLE001 - a transport bug must not lose the delivery
-                        log.exception("transport %s raised on delivery %s", item.channel.value, item.delivery_id)
-                        result = SendResult.transient(f"{type(exc).__name__}: {exc}")
-                    pending.append(self._result(item, result))
-                    if loop.time() - last_flush >= FLUSH_EVERY_S:
-                        flush()
+                done(item, await self._send_one(transport, item))
             finally:
-                producer.cancel()
+                gate.release()
 
+        handled = 0
+        await transport.open()
         try:
-            for channel, items in by_channel.items():
-                transport = self.transports[channel]
-                await transport.open()
+            for turn in range(1, MAX_BATCHES_PER_TURN + 1):
+                self.state.text = f"sending {len(batch)}"
+                send_by = loop.time() + self.send_window(transport)
+                handled += len(batch)
                 if transport.concurrency == 1 and hasattr(transport, "prepare"):
-                    await pipeline(transport, items)
+                    await self._pipeline(transport, batch, send_by, done)
                 else:
-                    gate = asyncio.Semaphore(max(1, transport.concurrency))
-                    await asyncio.gather(*(send(transport, item, gate) for item in items))
+                    for index, item in enumerate(batch):
+                        await gate.acquire()
+                        await pace.wait()
+                        if index and loop.time() > send_by:
+                            gate.release()
+                            for late in batch[index:]:
+                                done(late, None)
+                            break
+                        task = asyncio.create_task(send(item))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+                if len(batch) < limit or turn == MAX_BATCHES_PER_TURN:
+                    break  # that was all that is due, or the turn is over
+                try:
+                    batch = self._claim(channel, transport)  # while the last batch's sends are still in flight
+                except DatabaseBusy as exc:
+                    log.warning("worker: %s", exc)
+                    break
+                if not batch:
+                    break
+            if in_flight:
+                await asyncio.gather(*in_flight)
+        except BaseException:
+            for task in in_flight:
+                task.cancel()
+            raise
         finally:
             flush()
-        return len(claimed)
+        return handled
+
+    async def _pipeline(
+        self,
+        transport: Transport,
+        items: list[outbox.ClaimedDelivery],
+        send_by: float,
+        done: Callable[[outbox.ClaimedDelivery, SendResult | None], None],
+    ) -> None:
+        """One connection, one send at a time: build the next message while the current one is on the wire."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Queue[tuple[outbox.ClaimedDelivery, object] | None] = asyncio.Queue(maxsize=2)
+
+        async def produce() -> None:
+            for item in items:
+                await ready.put((item, transport.prepare(item)))  # type: ignore[attr-defined]
+            await ready.put(None)
+
+        producer = asyncio.create_task(produce())
+        try:
+            while (entry := await ready.get()) is not None:
+                item, prepared = entry
+                if item is not items[0] and loop.time() > send_by:
+                    done(item, None)
+                    continue
+                try:
+                    result = await transport.deliver(item, prepared)  # type: ignore[attr-defined]
+                except Exception as exc:  # noqa: BLE001 - a transport bug must not lose the delivery
+                    log.exception("transport %s raised on delivery %s", item.channel.value, item.delivery_id)
+                    result = SendResult.transient(f"{type(exc).__name__}: {exc}")
+                done(item, result)
+        finally:
+            producer.cancel()
 
     async def close_transports(self) -> None:
         """Connections stay open across back-to-back batches and close when the worker goes idle."""
@@ -220,8 +306,16 @@ class OutboxWorker:
             log.exception("transport %s raised on delivery %s", item.channel.value, item.delivery_id)
             return SendResult.transient(f"{type(exc).__name__}: {exc}")
 
-    def _result(self, item: outbox.ClaimedDelivery, result: SendResult, now: datetime | None = None) -> outbox.Result:
-        """Turn a transport's answer into what the outbox records, applying the retry policy."""
+    def _result(
+        self, item: outbox.ClaimedDelivery, result: SendResult | None, now: datetime | None = None
+    ) -> outbox.Result:
+        """Turn a transport's answer into what the outbox records, applying the retry policy.
+
+        No answer (None) means the send never started, as its lease was running out: the delivery goes back to
+        the queue, due now, and the attempt is not counted.
+        """
+        if result is None:
+            return outbox.Result(item.delivery_id, DeliveryStatus.QUEUED, released=True)
         now = now or utcnow()
         if result.outcome is Outcome.SENT:
             self.state.sent += 1

@@ -17,6 +17,8 @@ from staff_feed_tui.store.outbox import ClaimedDelivery
 
 class FileEmailTransport:
     concurrency = 1
+    rate_per_s = 0.0
+    timeout_s = 5.0  # a local file write
 
     def __init__(self, outbox_dir: Path, build: Callable[[ClaimedDelivery], EmailMessage]) -> None:
         self.directory = outbox_dir / "email"
@@ -42,6 +44,8 @@ class FileEmailTransport:
 
 class FileSmsTransport:
     concurrency = 1
+    rate_per_s = 0.0
+    timeout_s = 5.0  # a local file write
 
     def __init__(self, outbox_dir: Path, from_number: str | None) -> None:
         self.path = outbox_dir / "sms.jsonl"

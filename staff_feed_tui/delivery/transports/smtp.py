@@ -15,6 +15,7 @@ from staff_feed_tui.store.outbox import ClaimedDelivery
 
 class SmtpTransport:
     concurrency = 1  # one connection, one conversation at a time
+    rate_per_s = 0.0
 
     def __init__(
         self,
@@ -29,6 +30,7 @@ class SmtpTransport:
         tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self._build = build
+        self.timeout_s = timeout_s
         self._params = dict(
             hostname=host,
             port=port,

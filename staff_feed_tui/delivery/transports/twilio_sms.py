@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,24 +36,6 @@ class RebasedHttpClient(AsyncTwilioHttpClient):
         return await super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
 
 
-class RateLimiter:
-    """At most `rate` starts per second (0 or less: no cap). Starts are spaced evenly, not burst."""
-
-    def __init__(self, rate: float) -> None:
-        self._interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if not self._interval:
-            return
-        async with self._lock:
-            now = time.monotonic()
-            if self._next > now:
-                await asyncio.sleep(self._next - now)
-            self._next = max(now, self._next) + self._interval
-
-
 class TwilioSmsTransport:
     concurrency = 50  # texts in flight at once within a batch (aiohttp pools up to 100 connections)
 
@@ -79,15 +59,15 @@ class TwilioSmsTransport:
         self._base = api_base_url
         self._callback = status_callback_url
         self._media_url = media_url
-        self._limiter = RateLimiter(rate_per_s)
-        self._timeout = timeout_s
+        self.rate_per_s = rate_per_s  # the worker spaces the starts
+        self.timeout_s = timeout_s
         self._http: RebasedHttpClient | None = None
         self._client: Client | None = None
 
     async def open(self) -> None:
         if self._client is None:
             # The aiohttp session must be made inside the running loop.
-            self._http = RebasedHttpClient(self._base, timeout=self._timeout)
+            self._http = RebasedHttpClient(self._base, timeout=self.timeout_s)
             self._client = Client(self._sid, self._token, http_client=self._http, environment={})
 
     async def close(self) -> None:
@@ -116,7 +96,6 @@ class TwilioSmsTransport:
             params["status_callback"] = self._callback
         await self.open()
         assert self._client is not None
-        await self._limiter.wait()
         try:
             message = await self._client.messages.create_async(**params)  # type: ignore[arg-type]
         except TwilioRestException as exc:
