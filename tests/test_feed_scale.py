@@ -78,6 +78,63 @@ async def test_home_end_and_paging_on_a_large_feed(services: Services) -> None:
         assert bodies == sorted(bodies, key=lambda b: int(b.split()[1]))  # in order, no repeats
 
 
+async def test_a_long_feed_opened_straight_after_empty_ones_shows_its_newest_message(services: Services) -> None:
+    """Keys that move past staff members with no messages to one with a long feed in one go (as keys typed during
+    start-up are released): the view lands on the newest message. It once stayed at the top, the scroll refused
+    while the empty feed's layout (no scrollbar) was still the one in force."""
+    sam = find_staff(services.engine, "sam@example.com")
+    _fill(services, sam.id, 200)
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        feed = app.screen.query_one(FeedView)
+        await pilot.press("ctrl+n", "ctrl+n")  # Priya, then Sam: neither Dana nor Priya has a message
+        await wait_for(pilot, lambda: feed.messages and feed.messages[-1].body == "message 199", "Sam's feed")
+        await wait_for(pilot, lambda: feed.max_scroll_y > 0 and feed.scroll_offset.y == feed.max_scroll_y,
+                       "the view at the newest message")
+        height = feed.scrollable_content_region.height
+        shown = feed.rendered_lines()[int(feed.scroll_offset.y):int(feed.scroll_offset.y) + height]
+        assert any("message 199" in line for line in shown)
+
+
+async def test_a_first_page_slower_than_the_wait_arrives_as_a_message(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a feed waits briefly for its first page; with no wait at all, the page is still shown when it
+    comes, and a second open in the meantime wins over the first one's late page."""
+    import staff_feed_tui.tui.screens.main as main_screen
+
+    monkeypatch.setattr(main_screen, "FIRST_PAGE_WAIT_S", 0.0)
+    sam = find_staff(services.engine, "sam@example.com")
+    _fill(services, sam.id, 50)
+    queue_message(services.engine, services.attachments, staff_id=find_staff(services.engine, "dana@example.com").id,
+                  author="alex", body="for Dana")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        feed = app.screen.query_one(FeedView)
+        await wait_for(pilot, lambda: [m.body for m in feed.messages] == ["for Dana"], "Dana's feed")
+        await pilot.press("ctrl+n", "ctrl+n")  # Priya, then Sam
+        await wait_for(pilot, lambda: feed.messages and feed.messages[-1].body == "message 49", "Sam's feed")
+        await pilot.press("ctrl+p", "ctrl+p")  # Priya, then Dana: Priya's late empty page must not land last
+        await wait_for(pilot, lambda: [m.body for m in feed.messages] == ["for Dana"], "Dana's feed again")
+        for _ in range(5):
+            await pilot.pause()
+        assert [m.body for m in feed.messages] == ["for Dana"]
+
+
+async def test_a_feed_that_cannot_be_read_says_so(services: Services) -> None:
+    """A database fault while opening a feed (here the message table is gone) is told to the dispatcher."""
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        with sqlite3.connect(services.settings.data_dir / "staff_feed.db") as conn:
+            conn.execute("ALTER TABLE message RENAME TO message_gone")
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: any("Could not load the feed" in str(n.message) for n in app._notifications),
+                       "the error")
+
+
 async def test_new_messages_while_scrolled_up_show_more(services: Services) -> None:
     sam = find_staff(services.engine, "sam@example.com")
     from staff_feed_tui.tui.screens.main import FIRST_PAGE

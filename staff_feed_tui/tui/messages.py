@@ -51,6 +51,14 @@ class FeedLoaded(Message):
     unread_after: int | None = None
     top: bool = False
     select_id: int | None = None  # a search hit to put the cursor on
+    token: object | None = None  # the open that asked for it (MainScreen._open_feed); a later load voids it
+
+
+@dataclass
+class FeedLoadFailed(Message):
+    """Reading a feed's first page failed in the thread that opens it."""
+
+    error: str
 
 
 @dataclass

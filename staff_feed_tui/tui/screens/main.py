@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -52,6 +54,7 @@ from staff_feed_tui.tui.messages import (
     DraftsLoaded,
     DraftState,
     FeedLoaded,
+    FeedLoadFailed,
     FeedMessagesChanged,
     FeedPageLoaded,
     FeedsChanged,
@@ -81,6 +84,7 @@ if TYPE_CHECKING:
 FEED_PAGE = 200
 UNDO_S = 8.0  # how long `u` can bring a removed message back
 FIRST_PAGE = 30  # three screens at 120x40; more pages load as the view nears the edge
+FIRST_PAGE_WAIT_S = 0.05  # how long opening a feed waits for its first page, to paint it with the header
 DRAFT_SAVE_DELAY_S = 1.0
 
 
@@ -154,6 +158,7 @@ class MainScreen(Screen[None]):
         self._drafts: dict[int, DraftState] = {}
         self._draft_timer: Timer | None = None
         self._kept_unread: int | None = None
+        self._open_token: object | None = None  # the open whose first page may still arrive as a message
         self._worker_text = ""
         self._filter_values = FilterValues()  # the filters in force, as typed ("7d" stays the last 7 days)
         self._last_removed: tuple[int, float] | None = None  # message id, when: `u` restores it for a while
@@ -300,11 +305,12 @@ class MainScreen(Screen[None]):
             self._kept_unread = None
             if self._search:
                 self._clear_search()
-            # The feed is asked for first: its query then starts before the header and the composer are redrawn.
+            # The feed is asked for first: its query then runs while the header and the composer are redrawn.
             if at_message is not None:
                 self.load_around(staff, at_message)
+                take_first_page = None
             else:
-                self.load_feed(staff, reset=True)
+                take_first_page = self._open_feed(staff)
         self._show_staff(staff, keep_method=not changed)
         self.query_one(ProfilePane).show_staff(staff, keep_edits=not changed)
         if self.query_one("#staff-tabs", TabbedContent).active == "tab-history":
@@ -319,6 +325,8 @@ class MainScreen(Screen[None]):
             if draft.method is not None and toggle.unavailable is None:
                 toggle.method = draft.method
             self._set_error(draft.problem)
+            if take_first_page is not None:
+                take_first_page()
 
     def _current_draft(self) -> DraftState:
         return DraftState(
@@ -403,17 +411,76 @@ class MainScreen(Screen[None]):
         if staff is not None:
             self._draft_timer = self.set_timer(DRAFT_SAVE_DELAY_S, lambda: self._keep_draft(staff))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
-    def load_feed(self, staff: StaffView, reset: bool, oldest: bool = False) -> None:
+    def _read_feed(
+        self, staff: StaffView, reset: bool, oldest: bool, only: FeedFilter | None, token: object | None = None
+    ) -> FeedLoaded:
         """The newest page (or, for Home, the oldest), and where this dispatcher's unread messages start."""
         services = self.app.services
         unread_after = last_read_id(services.engine, services.dispatcher, staff.id) if reset else None
-        messages = feed_page(services.engine, staff.id, limit=FIRST_PAGE, oldest=oldest, only=self._only())
+        messages = feed_page(services.engine, staff.id, limit=FIRST_PAGE, oldest=oldest, only=only)
         full = len(messages) == FIRST_PAGE
+        return FeedLoaded(staff, messages, reset, at_oldest=not full or oldest, at_newest=not (oldest and full),
+                          unread_after=unread_after, top=oldest, token=token)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
+    def load_feed(self, staff: StaffView, reset: bool, oldest: bool = False) -> None:
+        self._open_token = None  # a slow first page still on its way is now stale
+        loaded = self._read_feed(staff, reset, oldest, self._only())
         if get_current_worker().is_cancelled:
             return  # a newer load (another filter, staff member or jump) replaced this one: its answer is stale
-        self.post_message(FeedLoaded(staff, messages, reset, at_oldest=not full or oldest,
-                                     at_newest=not (oldest and full), unread_after=unread_after, top=oldest))
+        self.post_message(loaded)
+
+    def _open_feed(self, staff: StaffView) -> Callable[[], None]:
+        """Start reading `staff`'s newest page; returns what shows it, to call once the header is redrawn.
+
+        The page is read in a thread started here and now: a Textual worker would start only when the event loop
+        next runs, after a frame of the old feed under the new header. What the returned function does: wait up to
+        FIRST_PAGE_WAIT_S for the page (the wait lets the reading thread have the interpreter to itself), and show
+        a page read in time at once, so the header and the feed are painted in one frame. A slower read arrives
+        later as a FeedLoaded message, like any other load, unless a newer load has replaced it by then.
+        """
+        self.workers.cancel_group(self, "feed")
+        token = self._open_token = object()
+        only = self._only()
+        lock = threading.Lock()
+        ready = threading.Event()
+        handed: list[FeedLoaded | Exception] = []
+        waiting = True
+
+        def read() -> None:
+            try:
+                result: FeedLoaded | Exception = self._read_feed(staff, True, False, only, token)
+            except Exception as exc:  # noqa: BLE001 - said to the dispatcher like any failed load
+                result = exc
+            with lock:
+                if waiting:
+                    handed.append(result)
+                    ready.set()
+                    return
+            if isinstance(result, FeedLoaded):
+                self.post_message(result)
+            else:
+                self.post_message(FeedLoadFailed(str(result)))
+
+        threading.Thread(target=read, name="feed-first-page", daemon=True).start()
+
+        def take() -> None:
+            nonlocal waiting
+            ready.wait(FIRST_PAGE_WAIT_S)
+            with lock:
+                waiting = False
+                result = handed[0] if handed else None
+            if isinstance(result, FeedLoaded):
+                self._feed_loaded(result)
+            elif result is not None:
+                self._feed_load_failed(FeedLoadFailed(str(result)))
+
+        return take
+
+    @on(FeedLoadFailed)
+    def _feed_load_failed(self, event: FeedLoadFailed) -> None:
+        self.app.log.error(f"reading the feed failed: {event.error}")
+        self.notify(f"Could not load the feed: {safe_line(event.error)[:200]}", severity="error", timeout=8)
 
     @work(thread=True, exit_on_error=False, group="feed-page")
     def load_page(self, staff: StaffView, older: bool, key: tuple[datetime, int], window: int | None = None) -> None:
@@ -460,6 +527,8 @@ class MainScreen(Screen[None]):
     def _feed_loaded(self, event: FeedLoaded) -> None:
         if self._staff is None or event.staff.id != self._staff.id:
             return  # a late answer for a staff member no longer shown
+        if event.token is not None and event.token is not self._open_token:
+            return  # a first page that came late, after a newer load (a filter, a jump) or another open
         self.query_one(FeedView).set_messages(
             event.messages, staff_name=event.staff.name, reset=event.reset or event.top, at_oldest=event.at_oldest,
             at_newest=event.at_newest, unread_after=event.unread_after, top=event.top, select_id=event.select_id,
@@ -975,6 +1044,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
     def load_around(self, staff: StaffView, message_id: int) -> None:
+        self._open_token = None  # a slow first page still on its way is now stale
         window, at_oldest, at_newest = feed_around(self.app.services.engine, staff.id, message_id,
                                                    limit=FEED_PAGE // 2, only=self._only())
         if get_current_worker().is_cancelled:

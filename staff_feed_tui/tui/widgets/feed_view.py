@@ -240,7 +240,7 @@ class FeedView(ScrollView, can_focus=True):
                     self.call_after_refresh(self._center, self._cursor)
             else:
                 self._cursor = 0 if self._messages else None
-                self.call_after_refresh(self.scroll_home, animate=False, immediate=True)
+                self.call_after_refresh(self.scroll_home, animate=False, immediate=True, force=True)
             self.refresh()
             return
         at_bottom = self._pinned
@@ -256,7 +256,9 @@ class FeedView(ScrollView, can_focus=True):
         # The new virtual size applies on the next refresh; scroll once it has.
         if reset or at_bottom:
             self._pinned = True
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+            # Every scroll here is forced: Textual refuses one while the last layout showed no scrollbar (a feed
+            # replaced before the layout caught up), and the view then stayed at the top.
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True, force=True)
         elif anchor is not None:
             self.call_after_refresh(self._restore, anchor)
         self.refresh()
@@ -283,7 +285,7 @@ class FeedView(ScrollView, can_focus=True):
         message_id, offset = anchor
         for index, m in enumerate(self._messages):
             if m.id == message_id:
-                self.scroll_to(y=self._starts[index] + offset, animate=False, immediate=True)
+                self.scroll_to(y=self._starts[index] + offset, animate=False, immediate=True, force=True)
                 return
 
     def rendered_lines(self) -> list[str]:
@@ -476,9 +478,14 @@ class FeedView(ScrollView, can_focus=True):
             return  # hidden (another tab is showing): keep the lines and the place until it is back
         width = max(10, self.scrollable_content_region.width - GUTTER)
         if width != self._width:
-            anchor = self._anchor()
+            # A view at the newest message stays there (rewrapped lines move the bottom); any other keeps the
+            # message at its top. This also covers a feed shown before its first layout.
+            pinned = self._pinned
+            anchor = None if pinned else self._anchor()
             self._rebuild()
-            if anchor is not None:
+            if pinned:
+                self.call_after_refresh(self.scroll_end, animate=False, immediate=True, force=True)
+            elif anchor is not None:
                 self._restore(anchor)
 
     # ---- rendering --------------------------------------------------------------------------------------------
@@ -513,7 +520,7 @@ class FeedView(ScrollView, can_focus=True):
         """Scroll so the message at `index` sits a third of the way down the view."""
         if index < len(self._starts):
             height = self.scrollable_content_region.height
-            self.scroll_to(y=max(0, self._starts[index] - height // 3), animate=False, immediate=True)
+            self.scroll_to(y=max(0, self._starts[index] - height // 3), animate=False, immediate=True, force=True)
 
     def _scroll_to_message(self, index: int) -> None:
         start = self._starts[index]
@@ -523,10 +530,10 @@ class FeedView(ScrollView, can_focus=True):
         if index == 0:
             start = 0  # show the day separator above the oldest message too
         if start < top:
-            self.scroll_to(y=start, animate=False, immediate=True)
+            self.scroll_to(y=start, animate=False, immediate=True, force=True)
         elif end > top + height:
             self.scroll_to(y=max(start - 1, end - height) if end - start > height else end - height, animate=False,
-                           immediate=True)
+                           immediate=True, force=True)
 
     def action_remove(self) -> None:
         if self.selected is not None:
@@ -558,7 +565,7 @@ class FeedView(ScrollView, can_focus=True):
             self.post_message(self.JumpWanted(self, True))
             return
         self._move(0)
-        self.scroll_home(animate=False, immediate=True)
+        self.scroll_home(animate=False, immediate=True, force=True)
 
     def action_last(self) -> None:
         if not self.at_newest:
@@ -566,7 +573,7 @@ class FeedView(ScrollView, can_focus=True):
             return
         self._more = 0
         self._move(len(self._messages) - 1)
-        self.scroll_end(animate=False, immediate=True)
+        self.scroll_end(animate=False, immediate=True, force=True)
 
     def action_page_up(self) -> None:
         super().action_page_up()
