@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -388,3 +388,22 @@ def test_a_rate_capped_batch_fits_in_half_its_send_window(services: Services) ->
     assert worker.claim_limit(Uncapped()) == 100  # type: ignore[arg-type]
     slow = type("Slow", (), {"concurrency": 1, "rate_per_s": 0.05, "timeout_s": 30.0})()
     assert worker.claim_limit(slow) == 1  # never less than one
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)))
+@settings(max_examples=50, deadline=None)
+def test_outbox_times_are_written_as_the_orm_writes_them(moment) -> None:  # type: ignore[no-untyped-def]
+    """The claim and the record write times at the driver level; they must be the text the ORM column holds, as
+    due times and leases are compared as text."""
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
+
+    from staff_feed_tui.store.models import UTCDateTime
+
+    engine = create_engine("sqlite://")
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("at", UTCDateTime))
+    table.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert().values(id=1, at=moment))
+        stored = conn.exec_driver_sql("SELECT at FROM t").scalar_one()
+        assert stored == outbox.sql_time(moment)
+        assert conn.execute(select(table.c.at)).scalar_one() == moment

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -65,16 +65,10 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction starts with BEGIN IMMEDIATE and commits on success.
-
-    Raises DatabaseBusy when another process holds the write lock past the busy timeout.
-    """
-    immediate = engine.execution_options(sqlite_immediate=True)
+def _busy_said() -> Iterator[None]:
+    """The write lock held by another process past the busy timeout becomes DatabaseBusy, in words."""
     try:
-        with Session(immediate, expire_on_commit=False) as session:
-            yield session
-            session.commit()
+        yield
     except OperationalError as exc:
         if "locked" in str(exc.orig) or "busy" in str(exc.orig):
             raise DatabaseBusy(
@@ -82,6 +76,25 @@ def write_session(engine: Engine) -> Iterator[Session]:
                 f"{BUSY_TIMEOUT_MS // 1000} s; nothing was saved, try again"
             ) from exc
         raise
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session whose transaction starts with BEGIN IMMEDIATE and commits on success.
+
+    Raises DatabaseBusy when another process holds the write lock past the busy timeout.
+    """
+    immediate = engine.execution_options(sqlite_immediate=True)
+    with _busy_said(), Session(immediate, expire_on_commit=False) as session:
+        yield session
+        session.commit()
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """write_session without the ORM, for statements run at the driver level on a hot path (the outbox)."""
+    with _busy_said(), engine.execution_options(sqlite_immediate=True).begin() as conn:
+        yield conn
 
 
 def prepare_data_dir(data_dir: Path, shared_group: str | None = None) -> None:

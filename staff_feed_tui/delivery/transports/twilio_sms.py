@@ -37,7 +37,7 @@ class RebasedHttpClient(AsyncTwilioHttpClient):
 
 
 class TwilioSmsTransport:
-    concurrency = 50  # texts in flight at once within a batch (aiohttp pools up to 100 connections)
+    concurrency = 100  # texts in flight at once (aiohttp pools up to 100 connections per client)
 
     def __init__(
         self,
