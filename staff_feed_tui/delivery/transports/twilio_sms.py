@@ -37,7 +37,7 @@ class RebasedHttpClient(AsyncTwilioHttpClient):
 
 
 class TwilioSmsTransport:
-    concurrency = 100  # texts in flight at once (aiohttp pools up to 100 connections per client)
+    concurrency = 50  # texts in flight at once (aiohttp pools up to 100 connections per client)
 
     def __init__(
         self,
