@@ -50,6 +50,12 @@ class BuildReport:
     busiest_count: int
 
 
+FAILURES = {  # why a failed delivery failed, as the senders word it
+    "email": "recipient refused by the mail server: 550 5.1.1 mailbox unavailable",
+    "sms": "30006 landline or unreachable carrier",
+}
+
+
 def _body(rng: random.Random, templates: list[str]) -> str:
     return rng.choice(templates).format(
         pet=rng.choice(PETS), client=rng.choice(CLIENTS), day=rng.choice(DAYS),
@@ -127,7 +133,7 @@ def build(
                 status = rng.choice(statuses)
                 delivery_rows.append((delivery_id, message_id, channel, status, 1, created_text,
                                       f"prov{delivery_id}" if status != "failed" else None,
-                                      "30006 landline or unreachable carrier" if status == "failed" else None,
+                                      FAILURES[channel] if status == "failed" else None,
                                       created_text, created_text))
         if len(message_rows) >= 100_000:
             _flush(conn, message_rows, delivery_rows)
