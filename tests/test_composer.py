@@ -168,6 +168,20 @@ async def test_toggle_in_the_app_follows_the_staff_member(services: Services) ->
         assert "SMS unavailable: Priya has no mobile number" in toggle.render().plain
 
 
+async def test_why_sms_is_unavailable_is_shown_whole_at_80_columns(services: Services) -> None:
+    """At 80x24 the reason does not fit beside the choices: it takes a line of its own instead of being cut off."""
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        toggle = app.screen.query_one(MethodToggle)
+        assert toggle.region.height == 1  # Dana accepts texts: one line
+        await pilot.press("ctrl+n")  # Priya: no mobile number
+        await wait_for(pilot, lambda: toggle.region.height == 2, "the reason on a second line")
+        lines = [line.text.rstrip() for line in app.screen._compositor.render_strips()[toggle.region.y:][:2]]
+        assert lines[0].endswith("Via: (•) Email  (-) SMS  (-) Both")
+        assert lines[1].endswith("SMS unavailable: Priya has no mobile number")
+
+
 # ---- the tray, drafts, the editor, the MMS question -------------------------------------------------------------
 
 

@@ -24,12 +24,12 @@ class MethodToggle(Widget, can_focus=True):
         Binding("right,l,space", "step(1)", "Next method", show=False),
     ]
     DEFAULT_CSS = """
-    MethodToggle { height: 1; padding: 0 1; }
+    MethodToggle { height: auto; padding: 0 1; }
     MethodToggle:focus { text-style: bold; background: $boost; }
     """
 
     method: reactive[DeliveryMethod] = reactive(DeliveryMethod.EMAIL)
-    unavailable: reactive[str | None] = reactive(None)
+    unavailable: reactive[str | None] = reactive(None, layout=True)  # the reason may take a second line
 
     @dataclass
     class Changed(Message):
@@ -57,5 +57,9 @@ class MethodToggle(Widget, can_focus=True):
             mark = "(•)" if method is self.method else ("( )" if allowed else "(-)")
             text.append(f"{mark} {LABELS[method]}  ", style="" if allowed else "dim strike")
         if self.unavailable:
-            text.append(f"SMS unavailable: {self.unavailable}", style="italic")
+            reason = f"SMS unavailable: {self.unavailable}"
+            if text.cell_len + len(reason) > self.content_size.width:
+                text.rstrip()
+                text.append("\n")  # the reason on a line of its own rather than broken after "SMS"
+            text.append(reason, style="italic")
         return text
