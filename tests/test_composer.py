@@ -182,6 +182,24 @@ async def test_why_sms_is_unavailable_is_shown_whole_at_80_columns(services: Ser
         assert lines[1].endswith("SMS unavailable: Priya has no mobile number")
 
 
+@pytest.mark.parametrize(("size", "expected"), [
+    ((80, 24), "Enter send · ^J new line · ^O attach"),
+    ((140, 30), "Enter send · ^J new line · ^O attach (Tab, Del removes) · ^T Email/SMS · ^E editor · Esc leave"),
+])
+async def test_the_key_hint_under_the_composer_shows_whole_keys(services: Services, size: tuple[int, int],
+                                                                 expected: str) -> None:
+    """As many keys as fit, in order of use, none cut in half; a narrow pane gets the short form of attach."""
+    from textual.widgets import Static
+
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=size) as pilot:
+        await _ready(pilot)
+        await pilot.press("ctrl+n")  # Priya: email only, so the keys rather than an SMS count
+        hint = app.screen.query_one("#composer-hint", Static)
+        await wait_for(pilot, lambda: str(hint.render()).strip() == expected, f"the hint {expected!r}")
+        assert len(expected) <= hint.content_region.width
+
+
 # ---- the tray, drafts, the editor, the MMS question -------------------------------------------------------------
 
 

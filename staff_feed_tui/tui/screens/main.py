@@ -381,8 +381,12 @@ class MainScreen(Screen[None]):
         self._update_hint()
 
     def _update_hint(self) -> None:
-        """Keys, and while SMS is chosen the segment count: `42/160 · 1 segment · GSM-7`."""
-        hint = Text("Enter send · ^J new line · ^O attach (Tab, Del removes) · ^T Email/SMS · ^E editor · Esc leave")
+        """While SMS is chosen the segment count (`42/160 · 1 segment · GSM-7`), then the keys, as many as fit."""
+        label = self.query_one("#composer-hint", Static)
+        width = label.content_region.width or 1000  # before the first layout: all of it, cropped
+        keys = ["Enter send", "^J new line", ("^O attach (Tab, Del removes)", "^O attach"), "^T Email/SMS", "^E editor",
+                "Esc leave"]
+        hint = Text()
         if Channel.SMS in self.query_one(MethodToggle).method.channels:
             count = count_segments(self.query_one(Composer).text.rstrip())
             style = "bold" if count.warn or count.too_long else ""
@@ -391,8 +395,19 @@ class MainScreen(Screen[None]):
                 hint.append(f"  · over {MAX_SMS_CHARS} characters: too long to text", style="bold")
             elif count.warn:
                 hint.append(f"  · more than {WARN_SEGMENTS} segments", style="bold")
-            hint.append("  ·  Enter send · ^O attach · ^T Email/SMS · Esc leave")
-        self.query_one("#composer-hint", Static).update(hint, layout=False)  # one line, fixed: no re-layout
+            keys = ["Enter send", "^O attach", "^T Email/SMS", "Esc leave"]  # type: ignore[list-item]
+        separator = "  ·  " if hint.cell_len else ""  # the count, then the keys
+        for key in keys:  # in order of use, long or short; from the first that does not fit on, the footer has them
+            room = width - hint.cell_len - len(separator)
+            fits = [words for words in ((key,) if isinstance(key, str) else key) if len(words) <= room]
+            if not fits:
+                break
+            hint.append(separator + fits[0])
+            separator = " · "
+        label.update(hint, layout=False)  # one line, fixed: no re-layout
+
+    def on_resize(self) -> None:
+        self._update_hint()
 
     @on(Composer.Changed)
     def _composer_changed(self) -> None:
