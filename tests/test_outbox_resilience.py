@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 
 from staff_feed_tui.delivery.factory import make_worker
 from staff_feed_tui.delivery.results import RetryPolicy
@@ -163,3 +164,58 @@ def test_worker_once_drains_and_exits(services: Services) -> None:
     assert out.returncode == 0, out.stderr
     assert "handled 5 deliveries (5 sent, 0 to retry, 0 failed)" in out.stdout
     assert len(server.handler.messages) == 5
+
+
+def test_database_held_by_another_process_during_sends_loses_no_result(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process holds the write lock while a batch is on the wire: the results that could not be written
+    are kept and written once it lets go. None is left `sending` (which would send it again after the lease)."""
+    import textwrap
+
+    from staff_feed_tui.store.db import make_engine
+
+    total = 80
+    _queue(services, total)
+    db = services.settings.data_dir / "staff_feed.db"
+    server = SmtpServer().start()
+    server.handler.delay_s = 0.02  # about two seconds of sending: the lock below comes and goes within it
+    settings = services.settings.model_copy(
+        update={
+            "email": services.settings.email.model_copy(
+                update={"transport": "smtp", "host": "127.0.0.1", "port": server.port, "security": "none"}
+            )
+        }
+    )
+    worker = make_worker(settings, make_engine(f"sqlite:///{db}", busy_timeout_ms=200))
+    holder: list[subprocess.Popen[str]] = []
+
+    def hold_the_lock() -> None:
+        server.handler.wait_for(5, timeout=30)
+        holder.append(subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(f"""
+                import sqlite3, time
+                c = sqlite3.connect({str(db)!r}, isolation_level=None)
+                c.execute("BEGIN IMMEDIATE")
+                print("locked", flush=True)
+                time.sleep(0.8)  # how long this process keeps the database
+                c.execute("ROLLBACK")
+            """)],
+            stdout=subprocess.PIPE, text=True,
+        ))
+
+    thread = threading.Thread(target=hold_the_lock, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level("WARNING", logger="staff_feed_tui.delivery.worker"):
+            handled = asyncio.run(worker.drain())
+    finally:
+        thread.join(30)
+        for process in holder:
+            process.wait(10)
+        server.stop()
+    assert holder and holder[0].stdout is not None and holder[0].stdout.read().strip() == "locked"
+    assert any("results kept for the next write" in r.getMessage() for r in caplog.records), "no write was refused"
+    assert handled == total
+    assert _status_counts(db) == Counter({"sent": total})
+    assert len(server.handler.messages) == total and len(set(server.handler.message_ids)) == total

@@ -34,7 +34,8 @@ FLUSH_EVERY_S = 0.2  # how often results of a running batch are written back
 IDLE_POLL_S = 0.05  # data_version check while idle: microseconds each, and it bounds enqueue-to-send latency
 MAX_IDLE_S = 1.0
 MAX_BATCHES_PER_TURN = 10  # then `run` looks at its stop flag and the change-log trim again
-LEASE_MARGIN_S = 2.0  # a send must end this long before its lease runs out
+LEASE_MARGIN_S = 2.0
+FINAL_WRITE_TRIES = 3  # a batch's last results, with the database busy  # a send must end this long before its lease runs out
 TRIM_EVERY_S = 300.0  # how often the change log is cut back to its newest rows
 TRIM_KEEP = KEEP_CHANGES
 
@@ -136,17 +137,23 @@ class OutboxWorker:
         last_flush = loop.time()
 
         def flush() -> None:
+            """Write the results so far; on DatabaseBusy they stay pending for the next try."""
             nonlocal last_flush
-            group, pending[:] = list(pending), []
-            outbox.record_results(self.engine, self.owner, group)
             last_flush = loop.time()
+            group = list(pending)
+            if group:
+                outbox.record_results(self.engine, self.owner, group)
+                del pending[: len(group)]
 
         def done(item: outbox.ClaimedDelivery, result: SendResult | None) -> None:
             pending.append(self._result(item, result))
             # Results are written in groups, one transaction each, so the feed still sees progress on a slow
             # server. A crash loses at most the unwritten group: those are sent again once their lease runs out.
             if loop.time() - last_flush >= FLUSH_EVERY_S:
-                flush()
+                try:
+                    flush()
+                except DatabaseBusy as exc:  # another process holds the database: the sends go on, the next try
+                    log.warning("worker: results kept for the next write: %s", exc)  # writes these too
 
         pace = self._pace.setdefault(channel, RateLimiter(transport.rate_per_s))
         limit = self.claim_limit(transport)
@@ -196,7 +203,16 @@ class OutboxWorker:
                 task.cancel()
             raise
         finally:
-            flush()
+            # Results not written are sends that will be made again once their leases run out: try harder here
+            # (each try waits out the busy timeout) before leaving that to the lease.
+            for attempt in range(1, FINAL_WRITE_TRIES + 1):
+                try:
+                    flush()
+                    break
+                except DatabaseBusy as exc:
+                    if attempt == FINAL_WRITE_TRIES:
+                        raise
+                    log.warning("worker: could not write results yet (try %d): %s", attempt, exc)
         return handled
 
     async def _pipeline(
