@@ -302,6 +302,29 @@ async def test_remove_with_confirmation_and_undo_in_the_app(services: Services) 
         await wait_for(pilot, lambda: [m.body for m in feed.messages] == ["keep me", "remove me"], "undone")
 
 
+async def test_removing_a_message_already_sent_says_it_cannot_be_recalled(services: Services) -> None:
+    from staff_feed_tui.tui.app import make_app
+    from staff_feed_tui.tui.screens.pickers import Question
+    from staff_feed_tui.tui.widgets.feed_view import FeedView
+    from tests.test_tui import _ready, wait_for
+
+    dana = find_staff(services.engine, "dana@example.com")
+    queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body="out already",
+                  method=DeliveryMethod.BOTH)
+    for item in outbox.claim_due_deliveries(services.engine, services.attachments.root, owner="t"):
+        outbox.record_sent(services.engine, item.delivery_id, "t", "x")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        feed = app.screen.query_one(FeedView)
+        await wait_for(pilot, lambda: len(feed.messages) == 1, "the feed")
+        await pilot.press("tab", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, Question), "the confirmation")
+        await pilot.press("y")
+        said = "Message removed. It had already gone out by email and SMS; that cannot be recalled. Press u to undo."
+        await wait_for(pilot, lambda: any(n.message == said for n in app._notifications), "what was said")
+
+
 async def test_history_tab_lists_removed_messages_and_restores(services: Services) -> None:
     import sqlite3
 

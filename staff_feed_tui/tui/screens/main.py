@@ -795,7 +795,8 @@ class MainScreen(Screen[None]):
             self.app.call_from_thread(self.notify, f"Not removed: {exc}", severity="warning", timeout=6)
             return
         self._last_removed = (message_id, time.monotonic())
-        sent = f" It had already gone out by {' and '.join(gone)}; that cannot be recalled." if gone else ""
+        words = " and ".join({"email": "email", "sms": "SMS"}.get(channel, channel) for channel in gone)
+        sent = f" It had already gone out by {words}; that cannot be recalled." if gone else ""
         self.app.call_from_thread(self.notify, f"Message removed.{sent} Press u to undo.", timeout=UNDO_S)
 
     def action_undo_remove(self) -> None:
