@@ -408,3 +408,29 @@ async def test_a_date_typed_in_the_drawer_is_never_read_as_markup(services: Serv
         await pilot.press("enter")
         shown = app.screen.query_one(FilterDrawer).query_one("#filter-problem").render()
         assert "From: not a date: '[bold red]soon[/]'" in str(shown)
+
+
+async def test_the_author_field_completes_a_dispatchers_name(services: Services, tmp_path: Path) -> None:
+    """Typing the start of a dispatcher's name shows the rest; Enter takes it and applies the filter."""
+    from staff_feed_tui.tui.app import make_app
+    from staff_feed_tui.tui.widgets.feed_view import FeedView
+    from tests.test_tui import _ready, wait_for
+
+    dana_id = _rows(services, tmp_path)
+    everything = list(iter_feed(services.engine, dana_id))
+    app = make_app(services, embedded_worker=False, clock=lambda: NOW)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        feed = app.screen.query_one(FeedView)
+        await wait_for(pilot, lambda: len(feed.messages) == len(everything), "Dana's feed")
+        await pilot.press("tab", "backslash")
+        author = app.screen.query_one("#filter-author")
+        app.screen.set_focus(author)
+        await pilot.press("j", "O")  # any case
+        await wait_for(pilot, lambda: author._suggestion == "jordan", "the completion")  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        assert author.value == "jordan"  # type: ignore[attr-defined]
+        expected = [m.id for m in everything if m.author == "jordan"]
+        assert expected
+        await wait_for(pilot, lambda: [m.id for m in feed.messages] == expected, "jordan's messages")
+        assert app.screen.query_one("#filter-line").value == "-u jordan"  # type: ignore[attr-defined]

@@ -37,6 +37,12 @@ def dispatcher_id(session: Session, name: str) -> int:
     return row.id
 
 
+def dispatcher_names(engine: Engine) -> list[str]:
+    """Every dispatcher who has used the app or written a message, A to Z (for the author filter)."""
+    with read_session(engine) as session:
+        return sorted(session.exec(select(Dispatcher.name)).all(), key=str.casefold)
+
+
 def queue_message(
     engine: Engine,
     store: AttachmentStore,

@@ -31,6 +31,7 @@ from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
 from staff_feed_tui.store.changes import EVERYTHING
 from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.feed import (
+    dispatcher_names,
     feed_around,
     feed_page,
     get_messages,
@@ -880,7 +881,7 @@ class MainScreen(Screen[None]):
                     "feed-changes": "update the feed", "send": "send", "drafts": "save the draft",
                     "deliveries": "change the delivery", "reads": "save what you have read",
                     "inbound": "check new texts", "triage": "count unknown senders",
-                    "remove": "remove the message"}.get(
+                    "remove": "remove the message", "authors": "list the dispatchers"}.get(
                 event.worker.group, "finish a task"
             )
             self.app.log.error(f"worker {event.worker.name} failed: {error!r}")
@@ -935,6 +936,13 @@ class MainScreen(Screen[None]):
         drawer.display = True
         self.query_one("#compose-area").display = False  # the drawer takes the composer's room while open
         drawer.focus_line()
+        self.load_authors()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="authors")
+    def load_authors(self) -> None:
+        """The dispatchers' names, for the drawer's author field to complete from."""
+        names = dispatcher_names(self.app.services.engine)
+        self.app.call_from_thread(self.query_one(FilterDrawer).set_authors, names)
 
     @on(Button.Pressed, "#filters")
     def _filters_pressed(self) -> None:

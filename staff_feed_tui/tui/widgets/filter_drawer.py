@@ -16,6 +16,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Static
 
 from staff_feed_tui.core.filters import FilterSyntaxError, FilterValues, parse_values
@@ -35,6 +36,8 @@ class DrawerInput(QuickInput):
             event.prevent_default()
             drawer = next(a for a in self.ancestors if isinstance(a, FilterDrawer))
             if event.key == "enter":
+                if self.cursor_at_end:
+                    self.action_cursor_right()  # takes the completion on show (the author's name), if any
                 drawer.field_done(self)
             else:
                 drawer.post_message(FilterDrawer.Closed(drawer))
@@ -106,6 +109,10 @@ class FilterDrawer(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#filter-problem").display = False
+
+    def set_authors(self, names: list[str]) -> None:
+        """The dispatchers the author field completes from (→ or Enter takes the completion)."""
+        self.query_one("#filter-author", Input).suggester = SuggestFromList(names, case_sensitive=False)
 
     # ---- values <-> fields ------------------------------------------------------------------------------------
 
