@@ -58,6 +58,57 @@ def test_profile_edit_is_normalised_saved_and_refused_when_stale(services: Servi
     assert get_staff(services.engine, dana.id) == saved and get_staff(services.engine, sam.id) == sam
 
 
+async def test_profile_edits_left_unsaved_are_kept_for_that_staff_member(services: Services) -> None:
+    """Moving to another staff member with edits not saved keeps them: they are back when the dispatcher returns,
+    and can then be saved. Nothing is written meanwhile."""
+    from textual.widgets import Input
+
+    dana = find_staff(services.engine, "dana@example.com")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        await pilot.press("P")
+        screen = app.screen
+        phone = screen.query_one("#profile-phone", Input)
+        phone.value = "415 555 0188"
+        await pilot.press("ctrl+n")  # to Priya, the edit not saved
+        await wait_for(pilot, lambda: any("Profile edits for Dana Reyes are kept" in str(n.message)
+                                          for n in app._notifications), "the warning")
+        await wait_for(pilot, lambda: phone.value == "", "Priya's form (no mobile)")
+        assert get_staff(services.engine, dana.id) == dana  # nothing written
+        await pilot.press("ctrl+p")  # back to Dana: the edit is there again
+        await wait_for(pilot, lambda: phone.value == "415 555 0188", "the kept edit")
+        problem = screen.query_one("#profile-problem")
+        assert problem.display and "Edits kept from before, not saved yet" in str(problem.render())
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: get_staff(services.engine, dana.id).phone == "+14155550188", "the save")
+
+
+async def test_kept_profile_edits_are_dropped_when_the_profile_changed_meanwhile(services: Services) -> None:
+    from textual.widgets import Input
+
+    dana = find_staff(services.engine, "dana@example.com")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        await pilot.press("P")
+        screen = app.screen
+        phone = screen.query_one("#profile-phone", Input)
+        phone.value = "415 555 0188"
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: phone.value == "", "Priya's form")
+        # Another process changes Dana's email meanwhile.
+        with sqlite3.connect(services.settings.data_dir / "staff_feed.db") as conn:
+            conn.execute("UPDATE staff SET email = 'dana.r@example.com' WHERE id = ?", (dana.id,))
+        await wait_for(pilot, lambda: any(s.email == "dana.r@example.com"
+                                          for s in screen.query_one("StaffList").staff), "the change seen")
+        await pilot.press("ctrl+p")
+        email = screen.query_one("#profile-email", Input)
+        await wait_for(pilot, lambda: email.value == "dana.r@example.com", "the saved version")
+        assert phone.value == "+14155550101"
+        assert "unsaved edits for Dana Reyes were dropped" in str(screen.query_one("#profile-problem").render())
+
+
 async def test_profile_tab_edits_and_refuses_bad_input(services: Services) -> None:
     from textual.widgets import Input, TabbedContent
 

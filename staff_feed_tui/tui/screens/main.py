@@ -299,8 +299,8 @@ class MainScreen(Screen[None]):
             self._keep_draft(previous)
             profile = self.query_one(ProfilePane)
             if profile.dirty:
-                self.notify(f"Profile edits for {safe_line(previous.name)} were not saved.", severity="warning",
-                            timeout=6)
+                self.notify(f"Profile edits for {safe_line(previous.name)} are kept, not saved: they are back in "
+                            "the Profile tab when you return.", severity="warning", timeout=6)
         self._staff = staff
         if changed:
             self._kept_unread = None

@@ -74,6 +74,9 @@ class ProfilePane(Vertical):
         self._staff: StaffView | None = None
         self._saving = False
         self._stale = False  # the staff member changed while the tab was hidden: fill the form when shown
+        # Edits not saved when the dispatcher moved to another staff member: staff id -> (the profile they were
+        # made on, the fields as typed). They are put back when that staff member's form is filled again.
+        self._kept: dict[int, tuple[StaffView, tuple[str, str, bool, str]]] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -107,6 +110,8 @@ class ProfilePane(Vertical):
         if keep_edits and self._staff is not None and self._staff.id == staff.id and self.dirty:
             self._staff = staff
             return
+        if self._staff is not None and self._staff.id != staff.id and self.dirty:
+            self._kept[self._staff.id] = (self._staff, self._fields())
         self._staff = staff
         if not (self.parent is not None and self.parent.display):
             self._stale = True
@@ -132,6 +137,27 @@ class ProfilePane(Vertical):
             words = "Not opted out of texts."
         self.query_one("#profile-optout", Static).update(Text(words))
         self._problem(None)
+        kept = self._kept.pop(staff.id, None)
+        if kept is None:
+            return
+        base, (email, phone, texts, method) = kept
+        if base != staff:
+            self._problem(f"Your unsaved edits for {staff.name} were dropped: the profile was changed elsewhere "
+                          "meanwhile. This is the saved version.")
+            return
+        self.query_one("#profile-email", Input).value = email
+        self.query_one("#profile-phone", Input).value = phone
+        self.query_one("#profile-texts", Tick).value = texts
+        self.query_one("#profile-method", Choice).value = method
+        self._problem("Edits kept from before, not saved yet: Ctrl+S saves them, Revert drops them.")
+
+    def _fields(self) -> tuple[str, str, bool, str]:
+        return (
+            self.query_one("#profile-email", Input).value,
+            self.query_one("#profile-phone", Input).value,
+            self.query_one("#profile-texts", Tick).value,
+            self.query_one("#profile-method", Choice).value,
+        )
 
     @property
     def dirty(self) -> bool:
