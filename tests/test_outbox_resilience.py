@@ -219,3 +219,50 @@ def test_database_held_by_another_process_during_sends_loses_no_result(
     assert handled == total
     assert _status_counts(db) == Counter({"sent": total})
     assert len(server.handler.messages) == total and len(set(server.handler.message_ids)) == total
+
+
+def test_worker_says_the_database_is_busy_and_carries_on_after(services: Services) -> None:
+    """Another process holds the database when the worker wants to claim: its state says so (the TUI shows it),
+    and once the database is free the deliveries go out."""
+    import textwrap
+
+    from staff_feed_tui.store.db import make_engine
+
+    _queue(services, 3)
+    db = services.settings.data_dir / "staff_feed.db"
+    server = SmtpServer().start()
+    settings = services.settings.model_copy(
+        update={
+            "email": services.settings.email.model_copy(
+                update={"transport": "smtp", "host": "127.0.0.1", "port": server.port, "security": "none"}
+            )
+        }
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3, sys
+            c = sqlite3.connect({str(db)!r}, isolation_level=None)
+            c.execute("BEGIN IMMEDIATE")
+            print("locked", flush=True)
+            sys.stdin.readline()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    worker = make_worker(settings, make_engine(f"sqlite:///{db}", busy_timeout_ms=200))
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: asyncio.run(worker.run(stop)), daemon=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        thread.start()
+        _wait(lambda: worker.state.text.startswith("database busy"), "the worker to say the database is busy")
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(10)
+        _wait(lambda: _status_counts(db)["sent"] == 3, "the deliveries once the database is free")
+    finally:
+        stop.set()
+        thread.join(10)
+        if holder.poll() is None:
+            holder.kill()
+        server.stop()
+    assert len(server.handler.messages) == 3

@@ -279,7 +279,11 @@ class OutboxWorker:
                     handled = await self.run_once()
                 except DatabaseBusy as exc:
                     log.warning("worker: %s", exc)
-                    handled = 0
+                    self.state.text = "database busy (another program holds it), trying again"
+                    deadline = time.monotonic() + MAX_IDLE_S
+                    while not stop.is_set() and time.monotonic() < deadline:
+                        await asyncio.sleep(IDLE_POLL_S)
+                    continue
                 if handled:
                     continue
                 await self.close_transports()
@@ -292,7 +296,7 @@ class OutboxWorker:
     @staticmethod
     def _trim(path: Path) -> None:
         try:
-            gone = trim_changes(path, keep=TRIM_KEEP)
+            gone = trim_changes(path, keep=TRIM_KEEP, timeout_s=0.2)  # housekeeping: never worth a wait
         except sqlite3.Error as exc:  # busy or locked: the next turn tries again
             log.warning("worker: could not trim the change log: %s", exc)
             return

@@ -25,10 +25,10 @@ class ChangedFeed:
     staff_changed: bool
 
 
-def trim_changes(db_path: Path, keep: int = KEEP_CHANGES) -> int:
+def trim_changes(db_path: Path, keep: int = KEEP_CHANGES, timeout_s: float = 5.0) -> int:
     """Delete all but the newest `keep` rows of the change log (it gains about two rows a message); returns how many
     went. A reader that had not read the deleted rows yet sees the gap and reloads (see `SqliteChangeFeed.poll`)."""
-    conn = sqlite3.connect(db_path, isolation_level=None, timeout=5)
+    conn = sqlite3.connect(db_path, isolation_level=None, timeout=timeout_s)
     try:
         conn.execute("BEGIN IMMEDIATE")
         deleted = conn.execute(
