@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,13 @@ def _build(tmp_path: Path, name: str, seed: int) -> Path:
 
 
 def _dump(db: Path) -> list[tuple[object, ...]]:
+    """The contents, times as offsets from the first message (the data ends at the moment of the build)."""
     with sqlite3.connect(db) as conn:
+        messages = conn.execute("SELECT id, staff_id, direction, body, created_at FROM message ORDER BY id").fetchall()
+        first = datetime.fromisoformat(messages[0][4])
         return [
             *conn.execute("SELECT id, name, email, phone FROM staff ORDER BY id"),
-            *conn.execute("SELECT id, staff_id, direction, body, created_at FROM message ORDER BY id"),
+            *[(*row[:4], datetime.fromisoformat(row[4]) - first) for row in messages],
             *conn.execute("SELECT id, message_id, channel, status, last_error FROM delivery ORDER BY id"),
         ]
 
