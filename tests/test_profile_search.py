@@ -262,3 +262,21 @@ async def test_a_burst_of_keys_is_handled_in_arrival_order(services: Services) -
         burst(app, ["escape", "ctrl+f", *"sam", "enter", "i", *"hello Sam"])
         await wait_for(pilot, lambda: app.screen.query_one("#composer").text == "hello Sam", "Sam's draft")  # type: ignore[attr-defined]
         assert str(app.screen.query_one("#feed-title").render()).startswith("Sam Okafor")
+
+
+@pytest.mark.parametrize(("size", "keys"), [((80, 24), "(n/N)"), ((120, 30), "· n older · N newer")])
+async def test_the_search_state_fits_its_line(services: Services, size: tuple[int, int], keys: str) -> None:
+    """Where the search stands, and its keys in full or (narrow) in short, never cut off."""
+    from textual.widgets import Static
+
+    _long_feed(services, 120)
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=size) as pilot:
+        await _ready(pilot)
+        feed = app.screen.query_one(FeedView)
+        await wait_for(pilot, lambda: len(feed.messages) > 0, "Dana's feed")
+        await pilot.press("tab", "slash", *"key", "enter")
+        state = app.screen.query_one("#search-state", Static)
+        await wait_for(pilot, lambda: str(state.render()).startswith("'key': 1 of 3"), "the search state")
+        shown = str(state.render())
+        assert shown.endswith(keys) and len(shown) <= state.content_region.width

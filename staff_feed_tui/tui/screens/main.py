@@ -1047,7 +1047,11 @@ class MainScreen(Screen[None]):
         if not self._hits:
             label.update(Text(f"{shown!r}: no match", style="bold"))
         else:
-            label.update(Text(f"{shown!r}: {self._hit + 1} of {len(self._hits)} · n older · N newer"))
+            where = f"{shown!r}: {self._hit + 1} of {len(self._hits)}"
+            keys = " · n older · N newer"
+            if label.content_region.width and len(where) + len(keys) > label.content_region.width:
+                keys = " (n/N)"  # narrow: the keys in short
+            label.update(Text(where + keys))
 
     def action_next_hit(self, step: int) -> None:
         """n goes to the next older match, N to the next newer one."""
