@@ -438,9 +438,14 @@ class MainScreen(Screen[None]):
         return FeedLoaded(staff, messages, reset, at_oldest=not full or oldest, at_newest=not (oldest and full),
                           unread_after=unread_after, top=oldest, token=token)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
     def load_feed(self, staff: StaffView, reset: bool, oldest: bool = False) -> None:
-        self._open_token = None  # a slow first page still on its way is now stale
+        """A newer load (Home/End, filters, a change): a slow first page still on its way is now stale. Said here,
+        on the UI thread, so it can never void a page that arrived in time (see `_open_feed`)."""
+        self._open_token = None
+        self._load_feed(staff, reset, oldest)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
+    def _load_feed(self, staff: StaffView, reset: bool, oldest: bool) -> None:
         loaded = self._read_feed(staff, reset, oldest, self._only())
         if get_current_worker().is_cancelled:
             return  # a newer load (another filter, staff member or jump) replaced this one: its answer is stale
@@ -1070,9 +1075,12 @@ class MainScreen(Screen[None]):
         if not feed.select_id(message_id) and self._staff is not None:
             self.load_around(self._staff, message_id)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
     def load_around(self, staff: StaffView, message_id: int) -> None:
         self._open_token = None  # a slow first page still on its way is now stale
+        self._load_around(staff, message_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
+    def _load_around(self, staff: StaffView, message_id: int) -> None:
         window, at_oldest, at_newest = feed_around(self.app.services.engine, staff.id, message_id,
                                                    limit=FEED_PAGE // 2, only=self._only())
         if get_current_worker().is_cancelled:
