@@ -135,6 +135,31 @@ async def test_a_feed_that_cannot_be_read_says_so(services: Services) -> None:
                        "the error")
 
 
+async def test_the_cursor_mark_follows_the_cursor_through_repaints(services: Services) -> None:
+    """Painted lines are kept between frames; the cursor's mark must still move with it, both ways."""
+    sam = find_staff(services.engine, "sam@example.com")
+    _fill(services, sam.id, 5)
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        await pilot.press("ctrl+n", "ctrl+n", "tab")
+        feed = app.screen.query_one(FeedView)
+        await wait_for(pilot, lambda: len(feed.messages) == 5, "Sam's feed")
+
+        def marked() -> list[str]:
+            lines = [feed.render_line(y).text for y in range(feed.scrollable_content_region.height)]
+            return [line.strip() for line in lines if line.startswith("▌")]
+
+        assert any("message 4" in line for line in marked())
+        for expected in ("message 3", "message 2", "message 3", "message 4"):
+            await pilot.press("k" if expected < feed.selected.body else "j")  # type: ignore[union-attr]
+            await pilot.pause()
+            assert feed.selected.body == expected  # type: ignore[union-attr]
+            shown = marked()
+            assert any(expected in line for line in shown) and not any(
+                m.body in line for m in feed.messages if m.body != expected for line in shown)
+
+
 async def test_new_messages_while_scrolled_up_show_more(services: Services) -> None:
     sam = find_staff(services.engine, "sam@example.com")
     from staff_feed_tui.tui.screens.main import FIRST_PAGE

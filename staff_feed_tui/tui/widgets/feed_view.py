@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
 from textual.events import Resize
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -33,6 +34,7 @@ from staff_feed_tui.core.types import DeliveryStatus, Direction, MessageView
 GUTTER = 2
 CACHE_SIZE = 2000
 MAX_WINDOW = 600  # messages held at once; the far end is dropped as the view moves
+MAX_PAINTED = 4000  # painted lines kept (a few screens either way); all are dropped at once beyond it
 EDGE = 40  # lines from either end of the window at which the next page is asked for
 
 
@@ -166,6 +168,10 @@ class FeedView(ScrollView, can_focus=True):
         self.empty_hint = "No messages yet. Write one below and press Enter to send."
         self._highlight: tuple[str, ...] = ()  # search words shown marked in bodies
         self._window = 0  # counts the windows set by set_messages
+        # Lines as painted (gutter, width, style applied), so a frame or a scroll builds only the lines it has not
+        # shown before: each Strip built costs more than its text. Emptied when the lines are laid out again.
+        self._painted: dict[tuple[int, bool, int, Style, Style], Strip] = {}
+        self._styles: tuple[Style, Style] | None = None  # this frame's base and cursor styles
 
     def set_highlight(self, words: Sequence[str]) -> None:
         """Mark these words (a search) in every body shown; an empty list clears the marks."""
@@ -408,6 +414,7 @@ class FeedView(ScrollView, can_focus=True):
             for line in hint.wrap(self.app.console, width):
                 lines.append(_Line(Strip(line.render(self.app.console), line.cell_len), -1))
         self._lines = lines
+        self._painted.clear()
         self._starts = starts
         set_virtual_size(self, Size(self.scrollable_content_region.width, len(lines)))
 
@@ -490,21 +497,35 @@ class FeedView(ScrollView, can_focus=True):
 
     # ---- rendering --------------------------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The styles are worked out from the CSS on each call: once a frame here, rather than once a line.
+        self._styles = (self.rich_style, self.get_component_rich_style("feed--cursor"))
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._styles = None
+
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_offset.y) + y
         width = self.scrollable_content_region.width
+        base, cursor_style = self._styles or (self.rich_style, self.get_component_rich_style("feed--cursor"))
         if self._more and y == self.scrollable_content_region.height - 1:
             hint = f" -MORE- {self._more} new message{'s' if self._more != 1 else ''} below (End) "
             return Strip([Segment(hint.ljust(width)[:width], self.get_component_rich_style("feed--more"))], width)
         if index >= len(self._lines):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         line = self._lines[index]
-        if line.message >= 0 and line.message == self._cursor and line.strip.cell_length:
-            gutter = Segment("▌ ", self.get_component_rich_style("feed--cursor"))
-        else:
-            gutter = Segment(" " * GUTTER)
-        strip = Strip([gutter, *line.strip], GUTTER + line.strip.cell_length)
-        return strip.crop_extend(0, width, None).apply_style(self.rich_style)
+        cursor = bool(line.message >= 0 and line.message == self._cursor and line.strip.cell_length)
+        key = (index, cursor, width, base, cursor_style)
+        strip = self._painted.get(key)
+        if strip is None:
+            gutter = Segment("▌ ", cursor_style) if cursor else Segment(" " * GUTTER)
+            strip = Strip([gutter, *line.strip], GUTTER + line.strip.cell_length)
+            strip = strip.crop_extend(0, width, None).apply_style(base)
+            if len(self._painted) >= MAX_PAINTED:
+                self._painted.clear()
+            self._painted[key] = strip
+        return strip
 
     # ---- cursor -----------------------------------------------------------------------------------------------
 
