@@ -58,23 +58,29 @@ def test_profile_edit_is_normalised_saved_and_refused_when_stale(services: Servi
     assert get_staff(services.engine, dana.id) == saved and get_staff(services.engine, sam.id) == sam
 
 
+async def _leave_dana_with_a_new_mobile(pilot):  # type: ignore[no-untyped-def]
+    """On Dana's Profile tab, type a new mobile and move on to Priya without saving; returns the mobile field."""
+    from textual.widgets import Input
+
+    await _ready(pilot)
+    await pilot.press("P")
+    phone = pilot.app.screen.query_one("#profile-phone", Input)
+    phone.value = "415 555 0188"
+    await pilot.press("ctrl+n")  # to Priya, the edit not saved
+    await wait_for(pilot, lambda: phone.value == "", "Priya's form (no mobile)")
+    return phone
+
+
 async def test_profile_edits_left_unsaved_are_kept_for_that_staff_member(services: Services) -> None:
     """Moving to another staff member with edits not saved keeps them: they are back when the dispatcher returns,
     and can then be saved. Nothing is written meanwhile."""
-    from textual.widgets import Input
-
     dana = find_staff(services.engine, "dana@example.com")
     app = make_app(services, embedded_worker=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await _ready(pilot)
-        await pilot.press("P")
+        phone = await _leave_dana_with_a_new_mobile(pilot)
         screen = app.screen
-        phone = screen.query_one("#profile-phone", Input)
-        phone.value = "415 555 0188"
-        await pilot.press("ctrl+n")  # to Priya, the edit not saved
         await wait_for(pilot, lambda: any("Profile edits for Dana Reyes are kept" in str(n.message)
                                           for n in app._notifications), "the warning")
-        await wait_for(pilot, lambda: phone.value == "", "Priya's form (no mobile)")
         assert get_staff(services.engine, dana.id) == dana  # nothing written
         await pilot.press("ctrl+p")  # back to Dana: the edit is there again
         await wait_for(pilot, lambda: phone.value == "415 555 0188", "the kept edit")
@@ -90,13 +96,8 @@ async def test_kept_profile_edits_are_dropped_when_the_profile_changed_meanwhile
     dana = find_staff(services.engine, "dana@example.com")
     app = make_app(services, embedded_worker=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await _ready(pilot)
-        await pilot.press("P")
+        phone = await _leave_dana_with_a_new_mobile(pilot)
         screen = app.screen
-        phone = screen.query_one("#profile-phone", Input)
-        phone.value = "415 555 0188"
-        await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: phone.value == "", "Priya's form")
         # Another process changes Dana's email meanwhile.
         with sqlite3.connect(services.settings.data_dir / "staff_feed.db") as conn:
             conn.execute("UPDATE staff SET email = 'dana.r@example.com' WHERE id = ?", (dana.id,))

@@ -34,8 +34,8 @@ FLUSH_EVERY_S = 0.2  # how often results of a running batch are written back
 IDLE_POLL_S = 0.05  # data_version check while idle: microseconds each, and it bounds enqueue-to-send latency
 MAX_IDLE_S = 1.0
 MAX_BATCHES_PER_TURN = 10  # then `run` looks at its stop flag and the change-log trim again
-LEASE_MARGIN_S = 2.0
-FINAL_WRITE_TRIES = 3  # a batch's last results, with the database busy  # a send must end this long before its lease runs out
+LEASE_MARGIN_S = 2.0  # a send must end this long before its lease runs out
+FINAL_WRITE_TRIES = 3  # a batch's last results, with the database busy
 TRIM_EVERY_S = 300.0  # how often the change log is cut back to its newest rows
 TRIM_KEEP = KEEP_CHANGES
 

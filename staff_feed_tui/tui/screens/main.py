@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -27,8 +27,8 @@ from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.texting import sms_unavailable_reason
 from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, Direction, StaffView
 from staff_feed_tui.services import MmsLimitError, queue_outgoing
-from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
 from staff_feed_tui.store.changes import EVERYTHING
+from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
 from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.feed import (
     dispatcher_names,
@@ -75,9 +75,9 @@ from staff_feed_tui.tui.widgets.method_toggle import MethodToggle
 from staff_feed_tui.tui.widgets.feed_view import FeedView
 from staff_feed_tui.tui.widgets.filter_drawer import FilterDrawer
 from staff_feed_tui.tui.widgets.history import HistoryPane
+from staff_feed_tui.tui.widgets.inputs import QuickInput
 from staff_feed_tui.tui.widgets.profile import ProfilePane
 from staff_feed_tui.tui.widgets.staff_list import StaffList, staff_flags
-from staff_feed_tui.tui.widgets.inputs import QuickInput
 
 if TYPE_CHECKING:
     from staff_feed_tui.tui.app import StaffFeedApp
@@ -385,8 +385,9 @@ class MainScreen(Screen[None]):
         """While SMS is chosen the segment count (`42/160 · 1 segment · GSM-7`), then the keys, as many as fit."""
         label = self.query_one("#composer-hint", Static)
         width = label.content_region.width or 1000  # before the first layout: all of it, cropped
-        keys = ["Enter send", "^J new line", ("^O attach (Tab, Del removes)", "^O attach"), "^T Email/SMS", "^E editor",
-                "Esc leave"]
+        # Each key in its long form, then shorter ones for a narrow pane.
+        keys = [("Enter send",), ("^J new line",), ("^O attach (Tab, Del removes)", "^O attach"), ("^T Email/SMS",),
+                ("^E editor",), ("Esc leave",)]
         hint = Text()
         if Channel.SMS in self.query_one(MethodToggle).method.channels:
             count = count_segments(self.query_one(Composer).text.rstrip())
@@ -396,11 +397,11 @@ class MainScreen(Screen[None]):
                 hint.append(f"  · over {MAX_SMS_CHARS} characters: too long to text", style="bold")
             elif count.warn:
                 hint.append(f"  · more than {WARN_SEGMENTS} segments", style="bold")
-            keys = ["Enter send", "^O attach", "^T Email/SMS", "Esc leave"]  # type: ignore[list-item]
+            keys = [("Enter send",), ("^O attach",), ("^T Email/SMS",), ("Esc leave",)]
         separator = "  ·  " if hint.cell_len else ""  # the count, then the keys
         for key in keys:  # in order of use, long or short; from the first that does not fit on, the footer has them
             room = width - hint.cell_len - len(separator)
-            fits = [words for words in ((key,) if isinstance(key, str) else key) if len(words) <= room]
+            fits = [words for words in key if len(words) <= room]
             if not fits:
                 break
             hint.append(separator + fits[0])

@@ -125,10 +125,7 @@ class ProfilePane(Vertical):
 
     def _fill(self, staff: StaffView) -> None:
         self._stale = False
-        self.query_one("#profile-email", Input).value = staff.email
-        self.query_one("#profile-phone", Input).value = staff.phone or ""
-        self.query_one("#profile-texts", Tick).value = staff.accepts_texts
-        self.query_one("#profile-method", Choice).value = staff.default_method.value
+        self._set_fields((staff.email, staff.phone or "", staff.accepts_texts, staff.default_method.value))
         if staff.sms_opted_out:
             when = format_when(staff.sms_opted_out_at, datetime.now(UTC)) if staff.sms_opted_out_at else "a while ago"
             words = (f"Opted out of texts: replied STOP ({when}). Texts stay off until the staff member texts START; "
@@ -140,18 +137,23 @@ class ProfilePane(Vertical):
         kept = self._kept.pop(staff.id, None)
         if kept is None:
             return
-        base, (email, phone, texts, method) = kept
+        base, fields = kept
         if base != staff:
             self._problem(f"Your unsaved edits for {staff.name} were dropped: the profile was changed elsewhere "
                           "meanwhile. This is the saved version.")
             return
+        self._set_fields(fields)
+        self._problem("Edits kept from before, not saved yet: Ctrl+S saves them, Revert drops them.")
+
+    def _set_fields(self, fields: tuple[str, str, bool, str]) -> None:
+        email, phone, texts, method = fields
         self.query_one("#profile-email", Input).value = email
         self.query_one("#profile-phone", Input).value = phone
         self.query_one("#profile-texts", Tick).value = texts
         self.query_one("#profile-method", Choice).value = method
-        self._problem("Edits kept from before, not saved yet: Ctrl+S saves them, Revert drops them.")
 
     def _fields(self) -> tuple[str, str, bool, str]:
+        """Email, mobile, accepts texts, default method, as they stand in the form."""
         return (
             self.query_one("#profile-email", Input).value,
             self.query_one("#profile-phone", Input).value,
@@ -164,11 +166,9 @@ class ProfilePane(Vertical):
         staff = self._staff
         if staff is None or self._stale:
             return False
-        return (
-            self.query_one("#profile-email", Input).value.strip() != staff.email
-            or self.query_one("#profile-phone", Input).value.strip() != (staff.phone or "")
-            or self.query_one("#profile-texts", Tick).value != staff.accepts_texts
-            or self.query_one("#profile-method", Choice).value != staff.default_method.value
+        email, phone, texts, method = self._fields()
+        return (email.strip(), phone.strip(), texts, method) != (
+            staff.email, staff.phone or "", staff.accepts_texts, staff.default_method.value
         )
 
     def _problem(self, text: str | None) -> None:
@@ -181,14 +181,9 @@ class ProfilePane(Vertical):
         if staff is None or self._saving:
             return
         region = self.app.services.settings.company.default_region  # type: ignore[attr-defined]
+        email, phone, texts, method = self._fields()
         try:
-            edit = check_profile(
-                self.query_one("#profile-email", Input).value,
-                self.query_one("#profile-phone", Input).value,
-                self.query_one("#profile-texts", Tick).value,
-                DeliveryMethod(self.query_one("#profile-method", Choice).value),
-                region,
-            )
+            edit = check_profile(email, phone, texts, DeliveryMethod(method), region)
         except ProfileProblem as exc:
             self._problem(f"Not saved: {exc}")
             self._focus_field(exc.field)

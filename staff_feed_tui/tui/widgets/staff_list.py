@@ -200,18 +200,18 @@ class StaffList(ScrollView, can_focus=True):
         staff = self._staff[self._shown[row]]
         flags = staff_flags(staff)
         base = styles["cursor"] if row == self._cursor else styles["base"]
-        under = base + Style(bgcolor=base.bgcolor)
+        keep_background = Style(bgcolor=base.bgcolor)
         segments = [
-            Segment(f"{flags:<5}", under + styles["stop" if flags == "STOP" else "flag"] + Style(bgcolor=base.bgcolor)),
-            Segment(safe_line(staff.name), under),
+            Segment(f"{flags:<5}", base + styles["stop" if flags == "STOP" else "flag"] + keep_background),
+            Segment(safe_line(staff.name), base),
         ]
         used = 5 + segments[1].cell_length
         count = self._unread.get(staff.id)
         if count:
             text = f" ({count})"
-            segments.append(Segment(text, under + styles["unread"] + Style(bgcolor=base.bgcolor)))
+            segments.append(Segment(text, base + styles["unread"] + keep_background))
             used += len(text)
-        segments.append(Segment(" " * max(0, width - used), under))
+        segments.append(Segment(" " * max(0, width - used), base))
         # The row's own colours first, then the cursor's background over the whole width.
         return Strip(segments).crop_extend(0, width, base)
 
