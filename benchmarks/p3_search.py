@@ -59,11 +59,11 @@ def main() -> None:
         for _ in range(ROUNDS):
             for kind, words_list in (("common", COMMON), ("no match", RARE)):
                 for words in words_list:
-                    found = timed(("all staff", kind, "FTS5"), lambda: search_all(engine, words, limit=60))
-                    scanned = timed(("all staff", kind, "LIKE"), lambda: like_all(conn, words))
+                    found = timed(("all staff", kind, "FTS5"), lambda words=words: search_all(engine, words, limit=60))
+                    scanned = timed(("all staff", kind, "LIKE"), lambda words=words: like_all(conn, words))
                     assert kind != "no match" or (not found and not scanned)
-                    hits = timed(("one feed", kind, "FTS5"), lambda: search_feed(engine, 1, words))
-                    liked = timed(("one feed", kind, "LIKE"), lambda: like_feed(conn, words))
+                    hits = timed(("one feed", kind, "FTS5"), lambda words=words: search_feed(engine, 1, words))
+                    liked = timed(("one feed", kind, "LIKE"), lambda words=words: like_feed(conn, words))
                     del hits, liked
     met = True
     for scope in ("all staff", "one feed"):

@@ -52,7 +52,7 @@ def main() -> None:
             start = time.time()
             queue_message(services.engine, services.attachments, staff_id=1, author="bench", body=f"probe-{n} ")
             with arrived:
-                if not arrived.wait_for(lambda: str(n) in arrivals, timeout=10):
+                if not arrived.wait_for(lambda n=n: str(n) in arrivals, timeout=10):
                     raise RuntimeError(f"probe {n} never arrived")
             latencies.append((arrivals[str(n)] - start) * 1000)
     finally:

@@ -25,9 +25,15 @@ from staff_feed_tui.core.draft import (
 )
 from staff_feed_tui.core.texting import sms_unavailable_reason
 from staff_feed_tui.core.types import Channel, DeliveryMethod, StaffView
-from staff_feed_tui.store.feed import queue_message
 from staff_feed_tui.store.attachments import AttachmentStore
-from staff_feed_tui.store.db import make_engine, prepare_data_dir, secure_database_file, sqlite_path, touch_database_file
+from staff_feed_tui.store.db import (
+    make_engine,
+    prepare_data_dir,
+    secure_database_file,
+    sqlite_path,
+    touch_database_file,
+)
+from staff_feed_tui.store.feed import queue_message
 from staff_feed_tui.store.migrations import ensure_schema
 
 

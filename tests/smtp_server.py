@@ -6,11 +6,11 @@ import asyncio
 import socket
 import ssl
 import subprocess
-from pathlib import Path
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-
 import sys
 from pathlib import Path
 
 import pytest
-
 
 from staff_feed_tui.core.draft import DraftError, check_attachment, check_attachments, mms_problems
 from staff_feed_tui.core.texting import sms_unavailable_reason

@@ -6,9 +6,9 @@ import asyncio
 import os
 import sqlite3
 import time
-from urllib.parse import urlencode
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
@@ -111,7 +111,7 @@ async def test_forged_or_missing_signature_is_403_and_stores_nothing(gateway, si
 
 
 async def test_signature_over_a_different_url_is_refused(gateway) -> None:  # type: ignore[no-untyped-def]
-    client, svc = gateway
+    client, _svc = gateway
     params = inbound("SM" + "c" * 32)
     signature = twilio_signature(TOKEN, "https://evil.example.com/twilio/sms", params)
     assert (await post_signed(client, "/twilio/sms", params, signature=signature)).status == 403

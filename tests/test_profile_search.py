@@ -175,7 +175,7 @@ def test_search_feed_and_all(services: Services) -> None:
 
 
 async def test_search_in_the_feed_jumps_between_hits(services: Services) -> None:
-    dana_id, hits = _long_feed(services)
+    _dana_id, hits = _long_feed(services)
     app = make_app(services, embedded_worker=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await _ready(pilot)

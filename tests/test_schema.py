@@ -99,9 +99,8 @@ def test_database_locked_by_another_process_is_a_clear_error(tmp_path: Path) -> 
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with pytest.raises(DatabaseBusy, match="database is busy.*nothing was saved"):
-            with write_session(engine) as session:
-                session.add(Dispatcher(name="blocked"))
+        with pytest.raises(DatabaseBusy, match="database is busy.*nothing was saved"), write_session(engine) as session:
+            session.add(Dispatcher(name="blocked"))
     finally:
         assert holder.stdin is not None
         holder.stdin.close()
@@ -118,6 +117,5 @@ def test_aware_datetimes_only(tmp_path: Path) -> None:
 
     engine = make_engine(f"sqlite:///{tmp_path / 'tz.db'}")
     ensure_schema(engine)
-    with pytest.raises(Exception, match="naive datetime"):
-        with write_session(engine) as session:
-            session.add(Dispatcher(name="naive", created_at=datetime(2026, 1, 1)))
+    with pytest.raises(Exception, match="naive datetime"), write_session(engine) as session:
+        session.add(Dispatcher(name="naive", created_at=datetime(2026, 1, 1)))

@@ -78,7 +78,7 @@ class OutboxWorker:
         attachments_root: Path,
         transports: Mapping[Channel, Transport],
         *,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - a frozen value, shared safely
         batch_size: int = 50,
         lease_s: float = 60.0,
         owner: str | None = None,
@@ -240,7 +240,7 @@ class OutboxWorker:
                     continue
                 try:
                     result = await transport.deliver(item, prepared)  # type: ignore[attr-defined]
-                except Exception as exc:  # noqa: BLE001 - a transport bug must not lose the delivery
+                except Exception as exc:
                     log.exception("transport %s raised on delivery %s", item.channel.value, item.delivery_id)
                     result = SendResult.transient(f"{type(exc).__name__}: {exc}")
                 done(item, result)
@@ -252,7 +252,7 @@ class OutboxWorker:
         for transport in self.transports.values():
             try:
                 await transport.close()
-            except Exception:  # noqa: BLE001 - closing must never stop the worker
+            except Exception:
                 log.exception("closing the %s transport failed", type(transport).__name__)
 
     async def drain(self) -> int:
@@ -322,7 +322,7 @@ class OutboxWorker:
     async def _send_one(self, transport: Transport, item: outbox.ClaimedDelivery) -> SendResult:
         try:
             return await transport.send(item)
-        except Exception as exc:  # noqa: BLE001 - a transport bug must not lose the delivery
+        except Exception as exc:
             log.exception("transport %s raised on delivery %s", item.channel.value, item.delivery_id)
             return SendResult.transient(f"{type(exc).__name__}: {exc}")
 

@@ -216,7 +216,7 @@ async def _answers(request: web.Request, handler):  # type: ignore[no-untyped-de
     except (DatabaseBusy, OperationalError) as exc:
         log.warning("database busy: %s", exc)
         return web.Response(status=503, text="busy, try again", headers={"Retry-After": "1"})
-    except Exception:  # noqa: BLE001 - the last line of defence
+    except Exception:
         log.exception("unexpected error on %s", request.path)
         return web.Response(status=400, text="request could not be handled")
 

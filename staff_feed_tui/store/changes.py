@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-
 KEEP_CHANGES = 50_000  # rows of the change log kept by `trim_changes`; a reader further behind reloads everything
 EVERYTHING = -1  # the staff_id of a ChangedFeed meaning "rows were trimmed before you read them: reload it all"
 

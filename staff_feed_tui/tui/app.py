@@ -181,7 +181,7 @@ class StaffFeedApp(App[int]):
             services = self._opener()
             # Loaded here, off the event loop: importing them when the main screen and the sender start would
             # hold the screen still for most of a second just after the names showed.
-            import staff_feed_tui.delivery.factory  # noqa: F401
+            import staff_feed_tui.delivery.factory
             import staff_feed_tui.tui.screens.main  # noqa: F401
         except Exception as exc:  # noqa: BLE001 - shown to the operator on the way out, as the CLI would
             self.call_from_thread(self._failed_to_open, str(exc) or type(exc).__name__)

@@ -20,7 +20,7 @@ def edit_in_editor(app: App[object], text: str) -> str | None:
 
         def run() -> int:
             try:
-                return subprocess.run([*command, name]).returncode
+                return subprocess.run([*command, name], check=False).returncode
             except OSError:
                 return 127
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -31,16 +32,16 @@ class SmtpTransport:
     ) -> None:
         self._build = build
         self.timeout_s = timeout_s
-        self._params = dict(
-            hostname=host,
-            port=port,
-            username=username,
-            password=password,
-            use_tls=security == "tls",
-            start_tls=True if security == "starttls" else False,
-            timeout=timeout_s,
-            tls_context=tls_context,
-        )
+        self._params = {
+            "hostname": host,
+            "port": port,
+            "username": username,
+            "password": password,
+            "use_tls": security == "tls",
+            "start_tls": security == "starttls",
+            "timeout": timeout_s,
+            "tls_context": tls_context,
+        }
         self._client: aiosmtplib.SMTP | None = None
 
     async def open(self) -> None:
@@ -100,10 +101,8 @@ class SmtpTransport:
     async def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail any way it likes
                 client.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail any way it likes
-                pass
 
     async def close(self) -> None:
         client, self._client = self._client, None

@@ -15,21 +15,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static, TabbedContent, Tabs, TabPane, TextArea
 from textual.timer import Timer
+from textual.widgets import Button, Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from staff_feed_tui.core.draft import AttachmentFile, DraftError, check_attachment, human_size
 from staff_feed_tui.core.filters import FeedFilter, FilterValues
 from staff_feed_tui.core.fts import fts_words
-from staff_feed_tui.core.segments import MAX_SMS_CHARS, WARN_SEGMENTS, count_segments
 from staff_feed_tui.core.safe_text import safe_line
+from staff_feed_tui.core.segments import MAX_SMS_CHARS, WARN_SEGMENTS, count_segments
 from staff_feed_tui.core.texting import sms_unavailable_reason
 from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, Direction, StaffView
 from staff_feed_tui.services import MmsLimitError, queue_outgoing
 from staff_feed_tui.store.changes import EVERYTHING
-from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
 from staff_feed_tui.store.db import DatabaseBusy
+from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
 from staff_feed_tui.store.feed import (
     dispatcher_names,
     feed_around,
@@ -71,11 +71,11 @@ from staff_feed_tui.tui.messages import (
 from staff_feed_tui.tui.screens.pickers import AttachPicker, Question
 from staff_feed_tui.tui.widgets.attachment_tray import AttachmentTray
 from staff_feed_tui.tui.widgets.composer import Composer
-from staff_feed_tui.tui.widgets.method_toggle import MethodToggle
 from staff_feed_tui.tui.widgets.feed_view import FeedView
 from staff_feed_tui.tui.widgets.filter_drawer import FilterDrawer
 from staff_feed_tui.tui.widgets.history import HistoryPane
 from staff_feed_tui.tui.widgets.inputs import QuickInput
+from staff_feed_tui.tui.widgets.method_toggle import MethodToggle
 from staff_feed_tui.tui.widgets.profile import ProfilePane
 from staff_feed_tui.tui.widgets.staff_list import StaffList, staff_flags
 
@@ -904,10 +904,7 @@ class MainScreen(Screen[None]):
 
     def action_nav(self, where: str) -> None:
         focused = self.focused
-        if isinstance(focused, StaffList):
-            {"down": focused.action_cursor_down, "up": focused.action_cursor_up,
-             "first": focused.action_first, "last": focused.action_last}[where]()
-        elif isinstance(focused, FeedView):
+        if isinstance(focused, (StaffList, FeedView)):
             {"down": focused.action_cursor_down, "up": focused.action_cursor_up,
              "first": focused.action_first, "last": focused.action_last}[where]()
 

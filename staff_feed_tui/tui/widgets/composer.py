@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+
 def _is_file(text: str) -> bool:
     try:
         return os.path.isfile(os.path.expanduser(text))

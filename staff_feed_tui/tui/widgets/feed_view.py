@@ -24,12 +24,11 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from staff_feed_tui.tui.widgets.lines import set_virtual_size
-
 from staff_feed_tui.core.draft import human_size
 from staff_feed_tui.core.safe_text import safe_line, safe_text
 from staff_feed_tui.core.timefmt import format_day, format_when
 from staff_feed_tui.core.types import DeliveryStatus, Direction, MessageView
+from staff_feed_tui.tui.widgets.lines import set_virtual_size
 
 GUTTER = 2
 CACHE_SIZE = 2000

@@ -57,10 +57,9 @@ class HistoryPane(Vertical):
         self._removed: list[MessageView] = []
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(id="history-tabs"):
-            with TabPane("Conversations", id="history-conversations"):
-                yield RemovedList(id="removed", compact=True)
-                yield Static("↑↓ choose · r restore to the feed · Esc back to the Conversation Feed", classes="hint")
+        with TabbedContent(id="history-tabs"), TabPane("Conversations", id="history-conversations"):
+            yield RemovedList(id="removed", compact=True)
+            yield Static("↑↓ choose · r restore to the feed · Esc back to the Conversation Feed", classes="hint")
 
     def show_staff(self, staff: StaffView) -> None:
         self._staff = staff
