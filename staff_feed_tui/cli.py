@@ -126,14 +126,14 @@ def _settings(args: argparse.Namespace) -> Any:
     except ConfigError as exc:
         raise CommandError(str(exc)) from None
     if args.demo:
-        from staff_feed_tui.services import demo_settings
+        from staff_feed_tui.services.demo import demo_settings
 
         settings = demo_settings(settings)
     return settings
 
 
 def _services(args: argparse.Namespace) -> Any:
-    from staff_feed_tui.services import open_services
+    from staff_feed_tui.services.context import open_services
     from staff_feed_tui.store.db import DatabaseBusy
 
     settings = _settings(args)
@@ -148,11 +148,9 @@ def _services(args: argparse.Namespace) -> Any:
             raise CommandError(f"cannot open the database {settings.database_url}: {exc.orig}") from None
         raise
     if args.demo:
-        from staff_feed_tui.services import shipped_data_dir
-        from staff_feed_tui.store.demo import is_seeded, seed_demo
+        from staff_feed_tui.services.demo import seed_demo_once
 
-        if not is_seeded(services.engine):
-            seed_demo(services.engine, services.attachments, shipped_data_dir())
+        seed_demo_once(services)
     return services
 
 

@@ -2,7 +2,7 @@
 
 Every connection gets WAL, a busy timeout, foreign keys and synchronous=NORMAL. Writes go through `write_session`,
 which starts with `BEGIN IMMEDIATE`: with a deferred BEGIN, two processes doing read-then-write hit "database is
-locked" 419 times in 1,000 on this machine; with IMMEDIATE, none (ARCHITECTURE.md, firm decision 2).
+locked" 419 times in 1,000 on this machine; with IMMEDIATE, none (docs/architecture.md, "Measured decisions").
 """
 
 from __future__ import annotations

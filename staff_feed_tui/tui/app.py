@@ -27,7 +27,7 @@ from staff_feed_tui.tui.screens.help import HelpScreen
 
 if TYPE_CHECKING:
     from staff_feed_tui.delivery.worker import OutboxWorker
-    from staff_feed_tui.services import Services
+    from staff_feed_tui.services.context import Services
 
 CHANGE_POLL_S = 0.25
 KEY_WAIT_S = 1.0  # the longest a key waits for the one before it (a key whose widget went away never finishes)

@@ -26,7 +26,7 @@ from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.segments import MAX_SMS_CHARS, WARN_SEGMENTS, count_segments
 from staff_feed_tui.core.texting import sms_unavailable_reason
 from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, Direction, StaffView
-from staff_feed_tui.services import MmsLimitError, queue_outgoing
+from staff_feed_tui.services.outgoing import MmsLimitError, queue_outgoing
 from staff_feed_tui.store.changes import EVERYTHING
 from staff_feed_tui.store.db import DatabaseBusy
 from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft

@@ -1,9 +1,9 @@
 """The Conversation Feed: a line-API ScrollView that renders only the lines on screen.
 
-One widget for the whole feed, never one widget per message (ARCHITECTURE.md, firm decision 1): ListView took 85 s to
-mount 10,000 items here, while `render_line` stays near constant at any size. Each message's wrapped lines are cached
-per (message id, revision, delivery states, width, day); the cursor is drawn as a gutter at render time, so moving it
-re-wraps nothing.
+One widget for the whole feed, never one widget per message (docs/architecture.md, "Measured decisions"): ListView
+took 85 s to mount 10,000 items here, while `render_line` stays near constant at any size. Each message's wrapped
+lines are cached per (message id, revision, delivery states, width, day); the cursor is drawn as a gutter at render
+time, so moving it re-wraps nothing.
 """
 
 from __future__ import annotations

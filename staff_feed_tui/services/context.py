@@ -1,0 +1,66 @@
+"""The Services context: the opened parts (settings, engine, attachment store, the dispatcher's name) that every use
+case takes, and `open_services`, which opens them from the settings: data dir, database (migrated), attachments.
+
+The CLI and the tests call `open_services`; the TUI's app factory receives the result. Nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from staff_feed_tui.config import Settings
+from staff_feed_tui.store.attachments import AttachmentStore
+from staff_feed_tui.store.db import (
+    make_engine,
+    prepare_data_dir,
+    secure_database_file,
+    sqlite_path,
+    touch_database_file,
+)
+from staff_feed_tui.store.migrations import ensure_schema
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    attachments: AttachmentStore
+    dispatcher: str
+
+    @property
+    def db_path(self) -> Path | None:
+        return sqlite_path(self.settings.database_url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid{os.getuid()}"
+
+
+def open_services(settings: Settings, *, dispatcher: str | None = None, migrate: bool = True) -> Services:
+    prepare_data_dir(settings.data_dir, settings.shared_group)
+    url = settings.database_url
+    path = sqlite_path(url)
+    if path is not None:
+        touch_database_file(path, settings.shared_group)
+    engine = make_engine(url)
+    if migrate:
+        ensure_schema(engine)
+    if path is not None:
+        secure_database_file(path, settings.shared_group)
+    return Services(
+        settings=settings,
+        engine=engine,
+        attachments=AttachmentStore(settings.attachments_dir),
+        dispatcher=(dispatcher or current_user()).strip() or current_user(),
+    )
