@@ -7,10 +7,11 @@ senders' libraries. Every failure a person can cause ends in one sentence on std
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from staff_feed_tui.core.safe_text import safe_json, safe_line
 
 EXIT_ERROR = 1
 
@@ -188,10 +189,8 @@ def _staff(args: argparse.Namespace) -> int:
         services = _services(args)
         staff = list_staff(services.engine)
         if args.json:
-            print(json.dumps([_staff_json(s) for s in staff], indent=2, ensure_ascii=False))
+            print(safe_json([_staff_json(s) for s in staff], indent=2))
         else:
-            from staff_feed_tui.core.safe_text import safe_line
-
             for s in staff:
                 texts = "texts" if s.accepts_texts and s.phone else "-"
                 if s.sms_opted_out:
@@ -222,7 +221,9 @@ def _staff(args: argparse.Namespace) -> int:
     services = _services(args)
     result = import_staff(services.engine, [row for _, row in rows])
     skipped = f", skipped {len(errors)} invalid row(s)" if errors else ""
-    print(f"imported {result.added + result.updated} staff ({result.added} new, {result.updated} updated){skipped}")
+    cleaned = f", {result.cleaned} name(s) had control characters, now spaces" if result.cleaned else ""
+    print(f"imported {result.added + result.updated} staff ({result.added} new, {result.updated} updated){skipped}"
+          f"{cleaned}")
     return 0
 
 
@@ -272,7 +273,7 @@ def _feed(args: argparse.Namespace) -> int:
     services = _services(args)
     staff = _find(services, args.staff)
     out = [message_json(m) for m in iter_feed(services.engine, staff.id, only=only, deleted_only=args.deleted)]
-    print(json.dumps(out, indent=2, ensure_ascii=False))
+    print(safe_json(out, indent=2))
     return 0
 
 

@@ -178,3 +178,30 @@ def test_real_command_send_and_feed(tmp_path: Path) -> None:
     bad = subprocess.run([exe, "send", "--staff", "nobody", "--body", "x"], env=env, capture_output=True, text=True)
     assert bad.returncode == 1
     assert bad.stderr == "staff-feed: no staff member matches 'nobody'\n"
+
+
+UNSAFE_FOR_JSON = "a\x85b\x9b31mc\u202ed\u2066e\u2028f\x7fg é"
+
+
+def test_json_output_escapes_c1_controls_and_bidi_and_parses_back_to_what_was_stored(
+    cli, data_dir: Path  # type: ignore[no-untyped-def]
+) -> None:
+    code, out, err = cli("send", "--staff", "priya@example.com", "--body", "placeholder")
+    assert (code, err) == (0, "")
+    with sqlite3.connect(data_dir / "staff_feed.db") as conn:
+        conn.execute("UPDATE message SET body = ?", (UNSAFE_FOR_JSON,))
+        conn.execute("UPDATE dispatcher SET name = ?", ("alex\x9d",))
+        conn.execute("UPDATE staff SET name = ? WHERE email = 'priya@example.com'", ("Priya" + UNSAFE_FOR_JSON,))
+    for args, pick in (
+        (("feed", "priya@example.com", "--json"), lambda data: (data[0]["body"], data[0]["author"])),
+        (("staff", "list", "--json"), lambda data: next(s["name"] for s in data if s["email"] == "priya@example.com")),
+    ):
+        code, out, _ = cli(*args)
+        assert code == 0
+        raw = out.encode("utf-8")
+        # No C1 control (UTF-8 \xc2\x80-\xc2\x9f) and no bidi or separator character goes out as itself.
+        assert not any(bytes([0xC2, c]) in raw for c in range(0x80, 0xA0))
+        assert not any(ch in out for ch in "\x7f\u202e\u2066\u2028")
+        assert "\\u009b" in out and "\\u202e" in out and "é" in out
+        parsed = pick(json.loads(out))
+        assert parsed in ((UNSAFE_FOR_JSON, "alex\x9d"), "Priya" + UNSAFE_FOR_JSON)

@@ -281,3 +281,17 @@ async def test_the_search_state_fits_its_line(services: Services, size: tuple[in
         await wait_for(pilot, lambda: str(state.render()).startswith("'key': 1 of 3"), "the search state")
         shown = str(state.render())
         assert shown.endswith(keys) and len(shown) <= state.content_region.width
+
+
+def test_saving_a_profile_cleans_a_name_stored_with_control_characters(services: Services) -> None:
+    """A name written before names were cleaned at import: saving the profile stores it with spaces instead."""
+    from sqlalchemy import text
+
+    dana = find_staff(services.engine, "dana@example.com")
+    with services.engine.begin() as conn:
+        conn.execute(text("UPDATE staff SET name = :name WHERE id = :id"),
+                     {"name": "Dana\x1b]52;c;aGk=\x07Reyes\u202e", "id": dana.id})
+    before = get_staff(services.engine, dana.id)
+    edit = check_profile(before.email, before.phone or "", before.accepts_texts, before.default_method, "US")
+    saved = update_profile(services.engine, dana.id, before, edit)
+    assert saved.name == get_staff(services.engine, dana.id).name == "Dana ]52;c;aGk= Reyes"

@@ -112,3 +112,21 @@ def test_reimport_updates_by_email(tmp_path: Path, data_dir: Path, capsys) -> No
 def test_missing_roster_file(tmp_path: Path, data_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["--data-dir", str(data_dir), "staff", "import", str(tmp_path / "absent.csv")]) == 1
     assert capsys.readouterr().err.strip() == f"staff-feed: roster file not found: {tmp_path / 'absent.csv'}"
+
+
+def test_import_turns_control_characters_in_names_into_spaces_and_says_how_many(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    roster = tmp_path / "controls.csv"
+    roster.write_text(
+        "name,email,phone,accepts_texts,default_method\n"
+        "Dana\x1b]0;retitled\x07Reyes,dana@example.com,,no,email\n"
+        '"Sam\x9b31m\nOkafor\u202e",sam@example.com,,no,email\n'
+        "Lena Fischer,lena@example.com,,no,email\n",
+        newline="",
+    )
+    assert main(["--data-dir", str(data_dir), "staff", "import", str(roster)]) == 0
+    out = capsys.readouterr().out
+    assert "imported 3 staff (3 new, 0 updated), 2 name(s) had control characters, now spaces" in out
+    names = [s["name"] for s in _staff_json(data_dir, capsys)]
+    assert names == ["Dana ]0;retitled Reyes", "Lena Fischer", "Sam 31m Okafor"]

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from staff_feed_tui.core.roster import StaffInput
-from staff_feed_tui.core.safe_text import safe_line
+from staff_feed_tui.core.safe_text import clean_name, safe_line
 from staff_feed_tui.core.types import DeliveryMethod, StaffView
 from staff_feed_tui.core.validation import InvalidContact, ProfileEdit
 from staff_feed_tui.store.db import read_session, write_session
@@ -26,28 +26,32 @@ class StaffNotFound(LookupError):
 class ImportResult:
     added: int
     updated: int
+    # Names whose control characters became spaces.
+    cleaned: int = 0
 
 
 def import_staff(engine: Engine, rows: Sequence[StaffInput]) -> ImportResult:
-    """Add or update (matched by email) every row, in one transaction."""
-    added = updated = 0
+    """Add or update (matched by email) every row, in one transaction. Names are stored through `clean_name`."""
+    added = updated = cleaned = 0
     with write_session(engine) as session:
         existing = {s.email.lower(): s for s in session.exec(select(Staff))}
         for row in rows:
             current = existing.get(row.email.lower())
+            name = clean_name(row.name)
+            cleaned += name != row.name.strip()
             if current is None:
-                current = Staff(email=row.email, name=row.name)
+                current = Staff(email=row.email, name=name)
                 added += 1
             else:
                 updated += 1
-            current.name = row.name
+            current.name = name
             current.phone = row.phone
             current.accepts_texts = row.accepts_texts
             current.default_method = row.default_method.value
             current.active = True
             session.add(current)
             existing[row.email.lower()] = current
-    return ImportResult(added=added, updated=updated)
+    return ImportResult(added=added, updated=updated, cleaned=cleaned)
 
 
 def list_staff(engine: Engine, *, include_inactive: bool = False) -> list[StaffView]:
@@ -131,6 +135,7 @@ def update_profile(engine: Engine, staff_id: int, before: StaffView, edit: Profi
         ).first()
         if other is not None:
             raise InvalidContact(f"email {edit.email} already belongs to {safe_line(other.name)}")
+        row.name = clean_name(row.name)  # a name stored before names were cleaned at import
         row.email = edit.email
         row.phone = edit.phone
         row.accepts_texts = edit.accepts_texts

@@ -139,7 +139,7 @@ class ProfilePane(Vertical):
             return
         base, fields = kept
         if base != staff:
-            self._problem(f"Your unsaved edits for {staff.name} were dropped: the profile was changed elsewhere "
+            self._problem(f"Your unsaved edits for {safe_line(staff.name)} were dropped: the profile was changed elsewhere "
                           "meanwhile. This is the saved version.")
             return
         self._set_fields(fields)
