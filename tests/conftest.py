@@ -1,9 +1,16 @@
-"""Shared fixtures: every test gets its own data dir, SQLite file and config; nothing touches the user's files."""
+"""Shared fixtures: every test gets its own data dir, SQLite file and config; nothing touches the user's files.
+
+The rules that keep the suite deterministic are in tests/README.md; the fixtures below enforce the ones that can be
+enforced for every test: no blinking cursors or animations, no leaked time zone, tmux present where it is required.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +36,70 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+
+
+# Read at import, before `_isolated_environment` clears every STAFF_FEED_* variable for the tests themselves.
+# .ci/run sets it: there a missing tmux must fail the end-to-end tests, not skip them.
+REQUIRE_TMUX = os.environ.get("STAFF_FEED_REQUIRE_TMUX", "") not in ("", "0")
+
+
+@pytest.fixture(autouse=True)
+def _no_blinking_cursors_or_animations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cursors blink on a real-time timer and animations run on the clock, so a snapshot or an assertion on the
+    screen could catch either phase. Off for every app a test builds (the widgets read these at creation)."""
+    from textual import constants
+    from textual.widgets import Input, TextArea
+
+    for widget in (Input, TextArea):
+        # The reactive's default is what every instance (and subclass: Composer, QuickInput…) starts with.
+        monkeypatch.setattr(widget.cursor_blink, "_default", False)
+    monkeypatch.setattr(constants, "TEXTUAL_ANIMATIONS", "none")
+
+
+@contextmanager
+def time_zone_restored() -> Iterator[None]:
+    """A test that sets TZ and calls time.tzset() changes the process's local time for every later test in that
+    worker; monkeypatch puts the variable back but not the C library's zone. This puts both back."""
+    before = os.environ.get("TZ")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+@pytest.fixture(autouse=True)
+def _time_zone_restored() -> Iterator[None]:
+    with time_zone_restored():
+        yield
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC for this test (times on screen in snapshots); `_time_zone_restored` undoes it."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+
+
+def require_tmux(required: bool) -> None:
+    """Skip the calling test when tmux is missing, or fail it when `required` (CI)."""
+    if shutil.which("tmux") is not None:
+        return
+    reason = "tmux is not installed (apt-get install tmux); the end-to-end tests drive the real command in it"
+    if required:
+        pytest.fail(f"{reason}, and STAFF_FEED_REQUIRE_TMUX is set", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _tmux_for_end_to_end(request: pytest.FixtureRequest) -> None:
+    """The e2e tests drive the real command in tmux: without it they skip on a developer's machine and fail in CI."""
+    if request.node.get_closest_marker("e2e") is not None:
+        require_tmux(REQUIRE_TMUX)
 
 
 @pytest.fixture

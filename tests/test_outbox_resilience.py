@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from staff_feed_tui.services import Services
 from staff_feed_tui.store.feed import queue_message
 from staff_feed_tui.store.staff import find_staff
 from tests.smtp_server import SmtpServer
+from tests.waiting import wait_until
 
 
 def _queue(services: Services, count: int) -> None:
@@ -55,11 +55,7 @@ def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 def _wait(predicate, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    wait_until(predicate, what, timeout)
 
 
 def test_sigkill_mid_batch_then_restart_delivers_everything(services: Services) -> None:

@@ -16,6 +16,7 @@ from staff_feed_tui.tui.widgets.composer import Composer
 from staff_feed_tui.tui.widgets.feed_view import FeedView
 from staff_feed_tui.tui.widgets.method_toggle import MethodToggle
 from staff_feed_tui.tui.widgets.staff_list import StaffList
+from tests.waiting import wait_for
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
@@ -30,16 +31,13 @@ def test_composer(snap_compare, services: Services, tmp_path: Path, size: tuple[
     async def arrange(pilot) -> None:  # type: ignore[no-untyped-def]
         screen = pilot.app.screen
         staff_list = screen.query_one(StaffList)
-        while len(staff_list.staff) < 3:
-            await pilot.pause(0.01)
+        await wait_for(pilot, lambda: len(staff_list.staff) == 3, "the staff list")
         if state == "unavailable":
             await pilot.press("ctrl+n")  # Priya has no mobile number
         feed = screen.query_one(FeedView)
-        while not any("No messages yet" in line for line in feed.rendered_lines()):
-            await pilot.pause(0.01)  # the feed has loaded (polled, as the other tests do)
+        await wait_for(pilot, lambda: any("No messages yet" in line for line in feed.rendered_lines()), "the empty feed")
         await pilot.pause()
         composer = screen.query_one(Composer)
-        composer.cursor_blink = False
         await pilot.press("i")
         composer.text = "Rota, gate photo and notes attached. See you Monday!"
         composer.move_cursor(composer.document.end)
@@ -85,21 +83,16 @@ def _feed_fixture(services: Services, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 @pytest.mark.parametrize("colour", ["colour", "no-color"])
+@pytest.mark.usefixtures("utc")
 def test_feed(snap_compare, services: Services, tmp_path: Path, size: tuple[int, int], colour: str,  # type: ignore[no-untyped-def]
               monkeypatch: pytest.MonkeyPatch) -> None:
-    import time as _time
-
-    monkeypatch.setenv("TZ", "UTC")
-    _time.tzset()
     if colour == "no-color":
         monkeypatch.setenv("NO_COLOR", "1")
     _feed_fixture(services, tmp_path)
 
     async def arrange(pilot) -> None:  # type: ignore[no-untyped-def]
         feed = pilot.app.screen.query_one(FeedView)
-        while len(feed.messages) < 4:
-            await pilot.pause(0.01)
-        pilot.app.screen.query_one(Composer).cursor_blink = False
+        await wait_for(pilot, lambda: len(feed.messages) == 4, "the four messages")
         await pilot.pause()
 
     app = make_app(services, embedded_worker=False, clock=lambda: NOW)
@@ -111,38 +104,31 @@ def test_feed(snap_compare, services: Services, tmp_path: Path, size: tuple[int,
     [("drawer-closed", (80, 24)), ("drawer-open", (80, 24)), ("drawer-open", (120, 40)), ("history", (80, 24))],
     ids=["drawer-closed-80x24", "drawer-open-80x24", "drawer-open-120x40", "history-80x24"],
 )
-def test_filters_and_history(snap_compare, services: Services, tmp_path: Path, state: str, size: tuple[int, int],  # type: ignore[no-untyped-def]
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("utc")
+def test_filters_and_history(snap_compare, services: Services, tmp_path: Path, state: str, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     """The drawer closed with two filters in force, the drawer open with them, and History → Conversations."""
-    import time as _time
-
     from staff_feed_tui.core.filters import FilterValues
     from staff_feed_tui.store.feed import remove_message
     from staff_feed_tui.tui.widgets.filter_drawer import FilterDrawer
 
-    monkeypatch.setenv("TZ", "UTC")
-    _time.tzset()
     _feed_fixture(services, tmp_path)
     remove_message(services.engine, 1, "jordan", now=NOW - timedelta(hours=2))
 
     async def arrange(pilot) -> None:  # type: ignore[no-untyped-def]
         screen = pilot.app.screen
         feed = screen.query_one(FeedView)
-        while len(feed.messages) < 3:
-            await pilot.pause(0.01)
-        screen.query_one(Composer).cursor_blink = False
+        await wait_for(pilot, lambda: len(feed.messages) == 3, "the three messages")
         if state.startswith("drawer"):
             drawer = screen.query_one(FilterDrawer)
             drawer.post_message(FilterDrawer.Applied(drawer, FilterValues(since="7d", direction="received")))
-            while len(feed.messages) != 2:
-                await pilot.pause(0.01)
+            await wait_for(pilot, lambda: len(feed.messages) == 2, "the filtered feed")
             if state == "drawer-open":
                 await pilot.press("backslash")
         else:
             await pilot.press("tab", "H")
             entries = screen.query_one("#removed")
-            while "jordan" not in str(entries.get_option_at_index(0).prompt):
-                await pilot.pause(0.01)
+            await wait_for(pilot, lambda: entries.option_count and "jordan" in str(entries.get_option_at_index(0).prompt),
+                           "the removed message under History")
         await pilot.pause()
 
     app = make_app(services, embedded_worker=False, clock=lambda: NOW)

@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 
 from rich.console import Console
 from textual import events
@@ -20,16 +19,7 @@ from staff_feed_tui.tui.screens.help import HelpScreen
 from staff_feed_tui.tui.widgets.composer import Composer
 from staff_feed_tui.tui.widgets.feed_view import FeedView
 from staff_feed_tui.tui.widgets.staff_list import StaffList
-
-
-async def wait_for(pilot: Pilot, predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    """Poll the running app until `predicate` holds, with a deadline (no fixed sleeps)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
+from tests.waiting import wait_for
 
 
 def feed_text(pilot: Pilot) -> str:

@@ -18,6 +18,7 @@ from staff_feed_tui.store import outbox
 from staff_feed_tui.store.feed import get_messages
 from staff_feed_tui.store.models import utcnow
 from staff_feed_tui.store.staff import find_staff
+from tests.clock import FrozenClock
 from tests.smtp_server import SmtpServer
 
 
@@ -115,21 +116,28 @@ async def test_deferred_recipient_is_retried_with_the_same_message_id(services: 
     smtp_server.handler.defer["sam@example.com"] = 1
     sam = find_staff(services.engine, "sam@example.com")
     message_id = queue_outgoing(services, staff=sam, body="hello")
+    clock = FrozenClock(utcnow())  # the backoff is 25-50 ms: only a clock that stands still makes "not yet" certain
     worker = make_worker(services.settings, services.engine)
-    await worker.run_once()
+    worker.clock = clock
+    assert await worker.run_once() == 1
     status, error = _statuses(services, message_id)["email"]
     assert status == "queued" and error is not None and "451" in error
     # Not due yet: the backoff holds it back.
     assert await worker.run_once() == 0
     # Once due, the retry goes through.
-    later = utcnow() + timedelta(seconds=5)
-    claimed = outbox.claim_due_deliveries(services.engine, services.settings.attachments_dir, owner=worker.owner, now=later)
-    assert [c.attempt for c in claimed] == [2]
-    for item in claimed:
-        worker._record(item, await worker.transports[Channel.EMAIL].send(item))
+    clock.advance(seconds=5)
+    assert await worker.run_once() == 1
+    await worker.close_transports()
     assert _statuses(services, message_id)["email"] == ("sent", None)
     (mail,) = smtp_server.handler.wait_for(1)
-    assert mail["Message-ID"] == f"<staff-feed.{message_id}.{claimed[0].delivery_id}@test.example>"
+    ((delivery_id, attempts),) = _attempts(services, message_id)
+    assert attempts == 2
+    assert mail["Message-ID"] == f"<staff-feed.{message_id}.{delivery_id}@test.example>"
+
+
+def _attempts(services: Services, message_id: int) -> list[tuple[int, int]]:
+    with services.engine.connect() as conn:
+        return list(conn.exec_driver_sql(f"SELECT id, attempts FROM delivery WHERE message_id = {message_id}"))
 
 
 async def test_server_down_is_transient_and_nothing_fails(services: Services) -> None:

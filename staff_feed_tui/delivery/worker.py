@@ -82,6 +82,7 @@ class OutboxWorker:
         batch_size: int = 50,
         lease_s: float = 60.0,
         owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
         self.attachments_root = attachments_root
@@ -90,6 +91,7 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.lease_s = lease_s
         self.owner = owner or new_owner()
+        self.clock = clock  # what "due" is measured against; tests freeze it
         self.state = WorkerState()
         self._pace: dict[Channel, RateLimiter] = {}
 
@@ -126,6 +128,7 @@ class OutboxWorker:
             limit=self.claim_limit(transport),
             lease_s=self.lease_s,
             channels=[channel],
+            now=self.clock(),
         )
 
     async def _run_channel(self, channel: Channel, transport: Transport) -> int:
@@ -305,7 +308,7 @@ class OutboxWorker:
 
     async def _idle(self, stop: threading.Event, watch: SqliteChangeFeed | None) -> None:
         due = outbox.next_due_at(self.engine, channels=list(self.transports))
-        now = utcnow()
+        now = self.clock()
         wait = MAX_IDLE_S if due is None else max(0.0, min(MAX_IDLE_S, (due - now).total_seconds()))
         if due is not None and due > now and self.state.last_error:
             self.state.text = f"retrying, next in {int((due - now).total_seconds()) + 1} s: {self.state.last_error}"
@@ -336,7 +339,7 @@ class OutboxWorker:
         """
         if result is None:
             return outbox.Result(item.delivery_id, DeliveryStatus.QUEUED, released=True)
-        now = now or utcnow()
+        now = now or self.clock()
         if result.outcome is Outcome.SENT:
             self.state.sent += 1
             return outbox.Result(item.delivery_id, DeliveryStatus.SENT, provider_id=result.provider_id)

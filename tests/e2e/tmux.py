@@ -9,6 +9,8 @@ import time
 import uuid
 from collections.abc import Callable
 
+from tests.waiting import wait_until
+
 
 class TmuxApp:
     def __init__(self, command: list[str], *, width: int = 80, height: int = 24, env: dict[str, str] | None = None):
@@ -23,16 +25,9 @@ class TmuxApp:
         # would draw at 80x24. So the pane idles until the size holds, then the app starts in it.
         self._tmux("new-session", "-d", "-s", "app", "-x", str(width), "-y", str(height), "sleep 600")
         size = f"{width}x{height}"
-        self.wait_until(lambda: self._tmux("display", "-p", "-t", "app", "#{pane_width}x#{pane_height}").strip() == size)
+        wait_until(lambda: self._tmux("display", "-p", "-t", "app", "#{pane_width}x#{pane_height}").strip() == size,
+                   f"the tmux pane to take its size {size}")
         self._tmux("respawn-pane", "-k", "-t", "app", shell)
-
-    @staticmethod
-    def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError("tmux did not settle in time")
-            time.sleep(0.02)
 
     def _tmux(self, *args: str) -> str:
         return subprocess.run(
