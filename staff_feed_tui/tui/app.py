@@ -26,11 +26,16 @@ from staff_feed_tui.tui.messages import FeedsChanged
 from staff_feed_tui.tui.screens.help import HelpScreen
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
+
     from staff_feed_tui.delivery.worker import OutboxWorker
     from staff_feed_tui.services.context import Services
 
 CHANGE_POLL_S = 0.25
-KEY_WAIT_S = 1.0  # the longest a key waits for the one before it (a key whose widget went away never finishes)
+# The longest a key waits for the one before it while that one's widget is still there. A key whose widget went away
+# is let go at once; this bound is only for a key lost some other way. It is not a guess at how long handling takes:
+# on a loaded machine a key took over a second to bubble up to the bindings, and the keys let go after it landed first.
+KEY_WAIT_S = 10.0
 
 
 def _utcnow() -> datetime:
@@ -70,6 +75,7 @@ class StaffFeedApp(App[int]):
         self.startup_error: str | None = None
         # Keys in arrival order: see `on_event`.
         self._key_in_flight: events.Key | None = None
+        self._key_target: Widget | None = None  # the widget the key in flight was handed to
         self._key_in_flight_since = 0.0
         self._keys_waiting: deque[events.Key] = deque()
         self._key_timer: Timer | None = None
@@ -100,7 +106,7 @@ class StaffFeedApp(App[int]):
     async def _send_key(self, event: events.Key) -> None:
         self._key_in_flight = event
         self._key_in_flight_since = time.monotonic()
-        target = self.focused or self.screen
+        target = self._key_target = self.focused or self.screen
         await super().on_event(event)
         if not event.is_forwarded:  # a priority binding took it: done already
             self._key_in_flight = None
@@ -122,7 +128,9 @@ class StaffFeedApp(App[int]):
         key = self._key_in_flight
         if key is None:
             return False
-        if key._stop_propagation or time.monotonic() - self._key_in_flight_since > KEY_WAIT_S:  # noqa: SLF001
+        target = self._key_target
+        gone = target is not None and not target.is_attached
+        if key._stop_propagation or gone or time.monotonic() - self._key_in_flight_since > KEY_WAIT_S:  # noqa: SLF001
             self._key_in_flight = None
             return False
         return True
