@@ -88,7 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     command("doctor", "check the configuration, SMTP, Twilio and the gateway URL, without sending anything")
 
     worker = command("worker", "run the outbox worker (the TUI embeds one too)")
-    worker.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    worker.add_argument("--once", action="store_true",
+                        help="one pass over what is due now, then exit (never waits out a pause or a backoff)")
+
+    retry = command("retry", "put failed deliveries back in the queue, due now; prints how many")
+    retry.add_argument("--channel", choices=["email", "sms"])
+    retry.add_argument("--since", metavar="WHEN", help="failed on or after: 2026-11-01, 7d, 2w, today")
+    retry.add_argument("--staff", metavar="ID|EMAIL|NAME", help="only this staff member's")
     return parser
 
 
@@ -133,13 +139,26 @@ def _settings(args: argparse.Namespace) -> Any:
     return settings
 
 
+def _dispatcher_name(name: str) -> str:
+    """A dispatcher name with a control character is refused before anything is opened or written."""
+    from staff_feed_tui.core.validation import InvalidContact, check_dispatcher_name
+
+    try:
+        return check_dispatcher_name(name)
+    except InvalidContact as exc:
+        raise CommandError(str(exc)) from None
+
+
 def _services(args: argparse.Namespace) -> Any:
     from staff_feed_tui.services.context import open_services
     from staff_feed_tui.store.db import DatabaseBusy
 
+    if args.as_name is not None:
+        _dispatcher_name(args.as_name)
     settings = _settings(args)
     try:
         services = open_services(settings, dispatcher=args.as_name)
+        _dispatcher_name(services.dispatcher)  # the OS user's name, when --as is not given
     except (DatabaseBusy, PermissionError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     except Exception as exc:
@@ -173,6 +192,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _feed(args)
     if command == "worker":
         return _worker(args)
+    if command == "retry":
+        return _retry(args)
     if command == "doctor":
         return _doctor(args)
     if command == "gateway":
@@ -330,23 +351,52 @@ def _worker(args: argparse.Namespace) -> int:
     import asyncio
     import logging
     import signal
-    import threading
 
     from staff_feed_tui.delivery.factory import make_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = _services(args)
     worker = make_worker(services.settings, services.engine)
+    # SIGTERM and Ctrl+C: no new sends, what is on the wire finishes, the other claims go back to the queue.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: worker.request_stop())
     if args.once:
         handled = asyncio.run(worker.drain())
         print(f"handled {handled} deliveries ({worker.state.sent} sent, {worker.state.retried} to retry, "
               f"{worker.state.failed} failed)")
+        from staff_feed_tui.services.delivery import delivery_status
+
+        paused = delivery_status(services)
+        if paused:
+            print(f"paused: {paused}")
         return 0
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     logging.getLogger(__name__).info("worker %s started", worker.owner)
-    asyncio.run(worker.run(stop))
+    asyncio.run(worker.run())
+    return 0
+
+
+def _retry(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from staff_feed_tui.core.filters import parse_when
+    from staff_feed_tui.core.types import Channel
+    from staff_feed_tui.services.delivery import retry_failed
+    from staff_feed_tui.store.db import DatabaseBusy
+
+    since = None
+    if args.since:
+        try:
+            since = parse_when(args.since, datetime.now(UTC))
+        except ValueError as exc:
+            raise CommandError(f"--since: {exc}") from None
+    services = _services(args)
+    staff = _find(services, args.staff) if args.staff else None
+    try:
+        count = retry_failed(services, channel=Channel(args.channel) if args.channel else None, since=since,
+                             staff_id=staff.id if staff else None)
+    except DatabaseBusy as exc:
+        raise CommandError(str(exc)) from None
+    print(f"{count} failed deliver{'y' if count == 1 else 'ies'} queued again")
     return 0
 
 

@@ -102,7 +102,10 @@ class GatewaySettings(BaseModel):
 
 class DeliverySettings(BaseModel):
     embedded_worker: bool = True
+    # Bounds only a message's own temporary refusals (SMTP 4xx at RCPT or DATA); a paused channel uses none.
     max_attempts: int = 8
+    # A delivery still unsent this long after it was queued fails, as a mail queue gives up (2 days).
+    give_up_after_s: float = 172_800.0
     backoff_s: float = 5.0
     sms_rate_per_s: float = 1.0
     lease_s: float = 60.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import subprocess
@@ -33,6 +34,7 @@ class Recorder:
     defer: dict[str, int] = field(default_factory=dict)
     logins: list[tuple[str, str]] = field(default_factory=list)
     received: threading.Condition = field(default_factory=threading.Condition)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)  # (MAIL FROM, RCPT TOs) of each mail
     delay_s: float = 0.0  # a slow server: each DATA is answered this much later
 
 
@@ -57,6 +59,7 @@ class Recorder:
             message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[arg-type]
             self.messages.append(message)
             self.message_ids.append(str(message["Message-ID"]))
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.received.notify_all()
         return "250 Message accepted"
 
@@ -76,8 +79,10 @@ class SmtpServer:
         tls: ssl.SSLContext | None = None,
         starttls: ssl.SSLContext | None = None,
         port: int | None = None,
+        smtputf8: bool = True,
     ) -> None:
         self.handler = Recorder()
+        self._smtputf8 = smtputf8
         self.port = port or free_port()
         self._credentials = (username, password)
         self._tls = tls
@@ -99,6 +104,9 @@ class SmtpServer:
             kwargs.update(tls_context=self._starttls, require_starttls=True)
         if self._tls is not None:
             kwargs["ssl_context"] = self._tls
+        # Whether SMTPUTF8 is offered (international local parts such as `josé@…` are then taken); aiosmtpd's
+        # Controller offers it unless told otherwise.
+        kwargs["enable_SMTPUTF8"] = self._smtputf8
         self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
         self._controller.start()
         return self
@@ -129,3 +137,34 @@ def make_certificates(directory: Path) -> tuple[Path, ssl.SSLContext]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(crt, key)
     return ca_crt, context
+
+
+class SilentServer:
+    """A socket that accepts connections and never says a word: the server that hangs every client."""
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def start(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)  # held open, never read from or written to
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in the other thread
+        self._listener.close()
+        for conn in self.accepted:
+            conn.close()

@@ -17,6 +17,7 @@ import pytest
 from staff_feed_tui.delivery.factory import make_worker
 from staff_feed_tui.delivery.results import RetryPolicy
 from staff_feed_tui.services import Services
+from staff_feed_tui.store.delivery_state import channel_health
 from staff_feed_tui.store.feed import queue_message
 from staff_feed_tui.store.staff import find_staff
 from tests.smtp_server import SmtpServer
@@ -107,7 +108,7 @@ def test_smtp_outage_during_sends_loses_nothing(services: Services) -> None:
     try:
         server.handler.wait_for(30)
         server.stop()
-        _wait(lambda: worker.state.retried > 0, "the worker to meet the outage")
+        _wait(lambda: any(h.paused for h in channel_health(services.engine)), "the worker to meet the outage")
         first = server.handler.messages
         server = SmtpServer(port=port).start()
         _wait(lambda: _status_counts(db)["sent"] == total, "every delivery to be sent after the outage")

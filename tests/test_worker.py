@@ -161,9 +161,10 @@ async def test_server_down_is_transient_and_nothing_fails(services: Services) ->
         server.stop()
 
 
-async def test_attempts_run_out_then_failed(services: Services) -> None:
-    server = SmtpServer()  # never started: every attempt is a connection error
-    services = _smtp(services, server)
+async def test_attempts_run_out_then_failed(services: Services, smtp_server: SmtpServer) -> None:
+    """`max_attempts` bounds a message's own temporary refusals (451 at RCPT, twice): then it fails."""
+    services = _smtp(services, smtp_server)
+    smtp_server.handler.defer["sam@example.com"] = 5
     sam = find_staff(services.engine, "sam@example.com")
     message_id = queue_outgoing(services, staff=sam, body="x")
     worker = make_worker(services.settings, services.engine)
@@ -174,9 +175,31 @@ async def test_attempts_run_out_then_failed(services: Services) -> None:
             services.engine, services.attachments.root, owner=worker.owner, now=now + timedelta(minutes=step)
         ):
             worker._record(item, await worker.transports[Channel.EMAIL].send(item))
+    await worker.close_transports()
     status, error = _statuses(services, message_id)["email"]
     assert status == "failed"
-    assert error is not None and error.startswith("gave up after 2 attempts: SMTP unreachable")
+    assert error is not None and error.startswith("gave up after 2 attempts: mail server deferred the recipient: 451")
+
+
+async def test_an_unreachable_server_uses_no_attempts(services: Services) -> None:
+    """The channel's trouble is not the message's: however often the server cannot be reached, the delivery waits
+    (queued, the reason shown) with no attempt used."""
+    server = SmtpServer()  # never started: every attempt is a connection error
+    services = _smtp(services, server)
+    sam = find_staff(services.engine, "sam@example.com")
+    message_id = queue_outgoing(services, staff=sam, body="x")
+    worker = make_worker(services.settings, services.engine)
+    worker.policy = RetryPolicy(max_attempts=2, backoff_s=0.01)
+    now = utcnow()
+    for step in range(5):
+        for item in outbox.claim_due_deliveries(
+            services.engine, services.attachments.root, owner=worker.owner, now=now + timedelta(minutes=step)
+        ):
+            worker._record(item, await worker.transports[Channel.EMAIL].send(item))
+    status, error = _statuses(services, message_id)["email"]
+    assert status == "queued" and error is not None and "SMTP unreachable" in error
+    with services.engine.connect() as conn:
+        assert conn.exec_driver_sql(f"SELECT attempts FROM delivery WHERE message_id = {message_id}").scalar() == 0
 
 
 async def test_smtp_auth_and_secret_never_stored(services: Services, tmp_path: Path) -> None:

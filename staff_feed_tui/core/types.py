@@ -121,3 +121,19 @@ class MessageView:
     note: str | None = None
     attachments: tuple[AttachmentView, ...] = field(default_factory=tuple)
     deliveries: tuple[DeliveryView, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHealth:
+    """A channel as every app's top bar shows it: paused (since when, why, when it is tried again) or running, and
+    how many of its deliveries wait."""
+
+    channel: Channel
+    waiting: int = 0
+    paused_since: datetime | None = None
+    reason: str | None = None
+    retry_at: datetime | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_since is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -23,6 +24,25 @@ def normalize_email(raw: str) -> str:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidContact(f"email {raw!r} is not valid: {exc}") from None
+
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_dispatcher_name(name: str) -> str:
+    """The dispatcher's name as given (`--as`, or the OS user), or InvalidContact in one sentence.
+
+    The name goes into every email's Subject and onto every dispatcher's screen: a line break there could add a
+    header line, and an escape could drive a terminal.
+    """
+    if _NAME_CONTROLS.search(name):
+        shown = _NAME_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", name)[:60]
+        raise InvalidContact(f"the dispatcher name {shown!r} holds a control character (a line break, tab or "
+                             "escape); give a plain name with --as")
+    if not name.strip():
+        raise InvalidContact("the dispatcher name is empty; give one with --as")
+    return name
 
 
 def normalize_phone(raw: str, region: str = "US") -> str:

@@ -1,17 +1,34 @@
-"""Building the email for one delivery, with `email.message.EmailMessage`."""
+"""Building the email for one delivery, with `email.message.EmailMessage`.
+
+Every header value is checked here: header objects are built once and cached (see `_header`), and EmailMessage
+takes a ready-made header object without the standard library's own CR/LF check, so nothing else would stop a
+name with a line break from adding a header line (a `Bcc:`) or ending the headers early. A value that cannot go
+into a header safely is refused as `UnsendableEmail`, which fails that one message with its reason.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from email import policy
-from email.headerregistry import HeaderRegistry
+from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 
+from staff_feed_tui.core.safe_text import safe_line
+from staff_feed_tui.delivery.results import SendResult
 from staff_feed_tui.store.outbox import ClaimedDelivery
+
+log = logging.getLogger(__name__)
+
+
+class UnsendableEmail(ValueError):
+    """This one message cannot be built; the text says why, for the dispatcher (the delivery fails with it)."""
 
 
 def message_id(item: ClaimedDelivery, domain: str) -> str:
@@ -23,6 +40,46 @@ def reply_token(staff_id: int, secret: bytes) -> str:
     """A signed reference to a staff member's feed, for threading replies later: `<staff id>.<signature>`."""
     signature = hmac.new(secret, f"feed:{staff_id}".encode(), hashlib.sha256).hexdigest()[:20]
     return f"{staff_id}.{signature}"
+
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: none may stand in a header value.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def display_name(text: str) -> str:
+    """A name for a header's display part: controls (a line break from a quoted CSV field) become spaces."""
+    return _CONTROLS.sub(" ", text)
+
+
+def checked(name: str, value: str) -> str:
+    """`value`, or UnsendableEmail if it holds a character that would break out of the header."""
+    found = _CONTROLS.search(value)
+    if found:
+        raise UnsendableEmail(
+            f"the {name} header would hold a control character ({found.group()!r}): {safe_line(value)[:80]}"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """An address as it goes on the wire: the domain in IDNA (ASCII), the local part as written."""
+
+    address: str
+    needs_smtputf8: bool  # a local part outside ASCII (`josé@…`): only a server offering SMTPUTF8 takes it
+
+
+def recipient(raw: str) -> Recipient:
+    """The staff member's address made ready to send, or UnsendableEmail saying why it cannot be."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        valid = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise UnsendableEmail(f"the staff member's email address {safe_line(raw)!r} is not valid: {exc}") from None
+    if valid.ascii_email:
+        return Recipient(valid.ascii_email, False)
+    return Recipient(f"{valid.local_part}@{valid.ascii_domain}", True)
 
 
 class _Registry(HeaderRegistry):
@@ -47,11 +104,17 @@ class _Registry(HeaderRegistry):
 POLICY = policy.default.clone(header_factory=_Registry())
 
 
-@lru_cache(maxsize=4096)
 def _header(name: str, value: str) -> object:
-    """A parsed header, reused. Parsing an address header costs about 0.2 ms; a batch repeats the same few.
+    """A parsed header, reused (see `_parsed`), made only from a checked value."""
+    return _parsed(name, checked(name, value))
 
-    EmailMessage takes a header object as it is when its name matches (EmailPolicy.header_store_parse).
+
+@lru_cache(maxsize=4096)
+def _parsed(name: str, value: str) -> object:
+    """Parsing an address header costs about 0.2 ms; a batch repeats the same few.
+
+    EmailMessage takes a header object as it is when its name matches (EmailPolicy.header_store_parse), without
+    the CR/LF check it makes on a string: so `_header` checks first.
     """
     return POLICY.header_factory(name, value)
 
@@ -77,6 +140,14 @@ def _set_text(mail: EmailMessage, body: str) -> None:
         mail.set_content(body)
 
 
+def _address_header(name: str, address: str) -> str:
+    """`Name <address>`; an address that needs SMTPUTF8 is written as is (the server is sent UTF-8 headers)."""
+    if not address.isascii():
+        local, _, domain = address.rpartition("@")
+        return str(Address(display_name=display_name(name), username=local, domain=domain))
+    return formataddr((display_name(name), address))
+
+
 def build_email(
     item: ClaimedDelivery,
     *,
@@ -85,14 +156,17 @@ def build_email(
     reply_domain: str | None = None,
     reply_secret: bytes | None = None,
 ) -> EmailMessage:
+    """The message for one delivery. Raises UnsendableEmail (that message fails, with the reason) or OSError (an
+    attachment cannot be read)."""
+    to = recipient(item.staff_email)
     domain = from_address.rpartition("@")[2] or "localhost"
     mail = EmailMessage(policy=POLICY)
-    author = item.author or "dispatch"
-    mail["Subject"] = _header("Subject", f"Message from {company} ({author})")
-    mail["From"] = _header("From", formataddr((company, from_address)))
-    mail["To"] = _header("To", formataddr((item.staff_name, item.staff_email)))
+    author = display_name(item.author or "") or "dispatch"
+    mail["Subject"] = _header("Subject", f"Message from {display_name(company)} ({author})")
+    mail["From"] = _header("From", _address_header(company, from_address))
+    mail["To"] = _header("To", _address_header(item.staff_name, to.address))
     mail["Date"] = _header("Date", format_datetime(item.created_at))  # to the second: a batch shares a few
-    mail["Message-ID"] = message_id(item, domain)
+    mail["Message-ID"] = checked("Message-ID", message_id(item, domain))
     if reply_domain and reply_secret:
         mail["Reply-To"] = _header("Reply-To", f"reply+{reply_token(item.staff_id, reply_secret)}@{reply_domain}")
     _set_text(mail, item.body or "(see attached files)")
@@ -102,6 +176,20 @@ def build_email(
             file.path.read_bytes(),
             maintype=maintype or "application",
             subtype=subtype or "octet-stream",
-            filename=file.filename,
+            filename=display_name(file.filename) or "attachment",
         )
     return mail
+
+
+def prepare_email(build: Callable[[ClaimedDelivery], EmailMessage], item: ClaimedDelivery) -> EmailMessage | SendResult:
+    """The built message, or the reason it cannot be built as that one delivery's outcome: one bad record (an
+    address, a name, a file) fails alone and never stops the batch behind it."""
+    try:
+        return build(item)
+    except UnsendableEmail as exc:
+        return SendResult.permanent(str(exc))
+    except OSError as exc:
+        return SendResult.permanent(f"attachment unreadable: {exc.strerror or exc}")
+    except Exception as exc:
+        log.exception("building the email for delivery %s failed", item.delivery_id)
+        return SendResult.permanent(f"the email could not be built: {type(exc).__name__}: {exc}")

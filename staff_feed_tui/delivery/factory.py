@@ -13,6 +13,7 @@ from staff_feed_tui.core.types import Channel
 from staff_feed_tui.delivery.email import build_email
 from staff_feed_tui.delivery.results import RetryPolicy, Transport
 from staff_feed_tui.delivery.worker import OutboxWorker
+from staff_feed_tui.store import delivery_state
 from staff_feed_tui.store.outbox import OutgoingFile
 
 
@@ -88,7 +89,10 @@ def signed_media_url(public_url: str, secret: bytes, ttl_s: int, file: OutgoingF
     return f"{public_url}/media/{token}"
 
 
-def make_worker(settings: Settings, engine: Engine, *, owner: str | None = None) -> OutboxWorker:
+def make_worker(
+    settings: Settings, engine: Engine, *, owner: str | None = None, kind: str = delivery_state.SERVICE
+) -> OutboxWorker:
+    """The worker with its transports. `kind` is `service` for `staff-feed worker`, `embedded` inside an app."""
     transports: dict[Channel, Transport] = {Channel.EMAIL: email_transport(settings)}
     sms = sms_transport(settings)
     if sms is not None:
@@ -98,8 +102,9 @@ def make_worker(settings: Settings, engine: Engine, *, owner: str | None = None)
         engine,
         settings.attachments_dir,
         transports,
-        policy=RetryPolicy(max_attempts=d.max_attempts, backoff_s=d.backoff_s),
+        policy=RetryPolicy(max_attempts=d.max_attempts, backoff_s=d.backoff_s, give_up_after_s=d.give_up_after_s),
         batch_size=d.batch_size,
         lease_s=d.lease_s,
         owner=owner,
+        kind=kind,
     )

@@ -1,12 +1,19 @@
 """The outbox worker: claim due deliveries, send them, record what happened.
 
 The same loop runs embedded in the TUI (in a thread of its own, with its own event loop, so sends never stall a key
-press) and as `staff-feed worker`. It never touches the UI: the TUI learns of every result through the change feed.
+press) and as `staff-feed worker`. It never touches the UI: every app learns of results through the change feed,
+and of a paused channel through the `channel_state` table.
+
+- Each channel runs as a task of its own, so a stuck or paused email channel never holds texts back.
+- One message's failure (an address, a name, a file, a refusal) is that message's outcome, never the worker's end.
+- The channel's own trouble (see `Outcome.CHANNEL_DOWN`) pauses the channel: its deliveries wait, using no attempts,
+  and a worker tries again after a backoff capped at 5 minutes. Giving up is by time (`delivery.give_up_after_s`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -16,14 +23,14 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from staff_feed_tui.core.types import Channel, DeliveryStatus
-from staff_feed_tui.delivery.results import Outcome, RetryPolicy, SendResult, Transport
-from staff_feed_tui.store import outbox
+from staff_feed_tui.delivery.results import Outcome, RetryPolicy, SendResult, Transport, pause_for
+from staff_feed_tui.store import delivery_state, outbox
 from staff_feed_tui.store.changes import KEEP_CHANGES, SqliteChangeFeed, trim_changes
 from staff_feed_tui.store.db import DatabaseBusy, sqlite_path
 from staff_feed_tui.store.models import utcnow
@@ -31,13 +38,19 @@ from staff_feed_tui.store.models import utcnow
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 0.2  # how often results of a running batch are written back
-IDLE_POLL_S = 0.05  # data_version check while idle: microseconds each, and it bounds enqueue-to-send latency
-MAX_IDLE_S = 1.0
-MAX_BATCHES_PER_TURN = 10  # then `run` looks at its stop flag and the change-log trim again
+POLL_FIRST_S = 0.05  # the change check right after something happened: it bounds enqueue-to-send latency
+POLL_MAX_S = 1.0  # ... doubling up to this while nothing happens, so an idle worker costs next to nothing
+MAX_REST_S = 60.0  # a channel with nothing due looks again at least this often (a change wakes it at once)
+MAX_BATCHES_PER_TURN = 10  # then the channel looks at the stop flag and its pause again
 LEASE_MARGIN_S = 2.0  # a send must end this long before its lease runs out
 FINAL_WRITE_TRIES = 3  # a batch's last results, with the database busy
+BUSY_WAIT_S = 1.0  # the database held by another program: try again after this
 TRIM_EVERY_S = 300.0  # how often the change log is cut back to its newest rows
 TRIM_KEEP = KEEP_CHANGES
+GIVE_UP_EVERY_S = 60.0  # how often deliveries past `give_up_after_s` are failed
+HEARTBEAT_S = delivery_state.HEARTBEAT_S
+FRESH_S = delivery_state.FRESH_S
+STOP_GRACE_S = 4.0  # on SIGTERM, sends on the wire get this long to finish: the worker is gone within 5 s
 
 
 class RateLimiter:
@@ -71,6 +84,12 @@ class WorkerState:
     last_error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Pause:
+    failures: int
+    retry_at: datetime
+
+
 class OutboxWorker:
     def __init__(
         self,
@@ -82,6 +101,7 @@ class OutboxWorker:
         batch_size: int = 50,
         lease_s: float = 60.0,
         owner: str | None = None,
+        kind: str = delivery_state.SERVICE,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
@@ -91,20 +111,62 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.lease_s = lease_s
         self.owner = owner or new_owner()
+        self.kind = kind
         self.clock = clock  # what "due" is measured against; tests freeze it
         self.state = WorkerState()
+        self.handed_over = False  # an embedded worker that stopped because a service worker appeared
         self._pace: dict[Channel, RateLimiter] = {}
+        self._pauses: dict[Channel, Pause] = {}
+        self._stop = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: dict[Channel, asyncio.Event] = {}
+        # A worker that starts tries each paused channel once at once: its settings may be the fix (a new token).
+        self._probe_now: set[Channel] = set()
+
+    # ---- stopping ---------------------------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Stop soon (any thread, or a signal handler): no new sends start, claims not yet on the wire go back to
+        the queue, and sends on the wire get STOP_GRACE_S to finish."""
+        self._stop.set()
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._wake_all)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _wake_all(self) -> None:
+        for event in self._wake.values():
+            event.set()
+
+    # ---- one pass ---------------------------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """Send what is due now, channel by channel. Returns how many deliveries were handled.
+        """Send what is due now, every channel at once; returns how many deliveries were handled. A paused channel
+        is skipped, never waited for (`worker --once`)."""
+        self._load_pauses()
+        counts = await asyncio.gather(
+            *(self._channel_turn(channel, transport) for channel, transport in self.transports.items()),
+            return_exceptions=True,
+        )
+        for count in counts:
+            if isinstance(count, BaseException):
+                raise count
+        return sum(counts)  # type: ignore[arg-type]
 
-        Each channel takes up to MAX_BATCHES_PER_TURN batches in a turn; the next batch is claimed as soon as the
-        last one's sends have all started, so a concurrent transport never drains to empty between batches.
-        """
-        handled = 0
-        for channel, transport in self.transports.items():
-            handled += await self._run_channel(channel, transport)
-        return handled
+    async def drain(self) -> int:
+        """Send batches until nothing is due now (`staff-feed worker --once`)."""
+        self._give_up()
+        total = 0
+        try:
+            while not self.stopping and (handled := await self.run_once()):
+                total += handled
+        finally:
+            await self.close_transports()
+        return total
 
     def send_window(self, transport: Transport) -> float:
         """How long after a claim a send may still start: it must end (at worst, by its timeout) before the lease
@@ -120,24 +182,27 @@ class OutboxWorker:
             return max(1, min(self.batch_size, int(transport.rate_per_s * self.send_window(transport) / 2)))
         return self.batch_size
 
-    def _claim(self, channel: Channel, transport: Transport) -> list[outbox.ClaimedDelivery]:
+    def _claim(self, channel: Channel, limit: int) -> list[outbox.ClaimedDelivery]:
         return outbox.claim_due_deliveries(
-            self.engine,
-            self.attachments_root,
-            owner=self.owner,
-            limit=self.claim_limit(transport),
-            lease_s=self.lease_s,
-            channels=[channel],
-            now=self.clock(),
+            self.engine, self.attachments_root, owner=self.owner, limit=limit, lease_s=self.lease_s,
+            channels=[channel], now=self.clock(),
         )
 
-    async def _run_channel(self, channel: Channel, transport: Transport) -> int:
-        batch = self._claim(channel, transport)
+    async def _channel_turn(self, channel: Channel, transport: Transport) -> int:
+        pause = self._pauses.get(channel)
+        if pause is not None and pause.retry_at > self.clock() and channel not in self._probe_now:
+            return 0
+        self._probe_now.discard(channel)
+        # A paused channel is tried with one delivery: if the server is still down, the rest were never claimed.
+        limit = 1 if pause is not None else self.claim_limit(transport)
+        batch = self._claim(channel, limit)
         if not batch:
             return 0
         loop = asyncio.get_running_loop()
         pending: list[outbox.Result] = []
         last_flush = loop.time()
+        trouble: list[str] = []  # the channel's trouble, as the first send that met it said
+        answered = False  # the server answered a send (sent, or a message's own refusal): the channel works
 
         def flush() -> None:
             """Write the results so far; on DatabaseBusy they stay pending for the next try."""
@@ -149,6 +214,11 @@ class OutboxWorker:
                 del pending[: len(group)]
 
         def done(item: outbox.ClaimedDelivery, result: SendResult | None) -> None:
+            nonlocal answered
+            if result is not None and result.outcome is Outcome.CHANNEL_DOWN:
+                trouble.append(result.error or "unknown trouble")
+            elif result is not None:
+                answered = True
             pending.append(self._result(item, result))
             # Results are written in groups, one transaction each, so the feed still sees progress on a slow
             # server. A crash loses at most the unwritten group: those are sent again once their lease runs out.
@@ -158,8 +228,10 @@ class OutboxWorker:
                 except DatabaseBusy as exc:  # another process holds the database: the sends go on, the next try
                     log.warning("worker: results kept for the next write: %s", exc)  # writes these too
 
+        def halted() -> bool:
+            return bool(trouble) or self.stopping
+
         pace = self._pace.setdefault(channel, RateLimiter(transport.rate_per_s))
-        limit = self.claim_limit(transport)
         gate = asyncio.Semaphore(max(1, transport.concurrency))
         in_flight: set[asyncio.Task[None]] = set()
 
@@ -177,12 +249,12 @@ class OutboxWorker:
                 send_by = loop.time() + self.send_window(transport)
                 handled += len(batch)
                 if transport.concurrency == 1 and hasattr(transport, "prepare"):
-                    await self._pipeline(transport, batch, send_by, done)
+                    await self._pipeline(transport, batch, send_by, done, halted)
                 else:
                     for index, item in enumerate(batch):
                         await gate.acquire()
                         await pace.wait()
-                        if index and loop.time() > send_by:
+                        if halted() or (index and loop.time() > send_by):
                             gate.release()
                             for late in batch[index:]:
                                 done(late, None)
@@ -190,10 +262,10 @@ class OutboxWorker:
                         task = asyncio.create_task(send(item))
                         in_flight.add(task)
                         task.add_done_callback(in_flight.discard)
-                if len(batch) < limit or turn == MAX_BATCHES_PER_TURN:
-                    break  # that was all that is due, or the turn is over
+                if len(batch) < limit or turn == MAX_BATCHES_PER_TURN or halted():
+                    break  # that was all that is due, the turn is over, or the channel is in trouble
                 try:
-                    batch = self._claim(channel, transport)  # while the last batch's sends are still in flight
+                    batch = self._claim(channel, limit)  # while the last batch's sends are still in flight
                 except DatabaseBusy as exc:
                     log.warning("worker: %s", exc)
                     break
@@ -203,7 +275,7 @@ class OutboxWorker:
                 await asyncio.gather(*in_flight)
         except BaseException:
             for task in in_flight:
-                task.cancel()
+                task.cancel()  # left leased: whether it went out is unknown, so it is retried after the lease
             raise
         finally:
             # Results not written are sends that will be made again once their leases run out: try harder here
@@ -216,6 +288,10 @@ class OutboxWorker:
                     if attempt == FINAL_WRITE_TRIES:
                         raise
                     log.warning("worker: could not write results yet (try %d): %s", attempt, exc)
+        if trouble:
+            self._pause(channel, trouble[0])
+        elif answered and channel in self._pauses:
+            self._resume(channel)
         return handled
 
     async def _pipeline(
@@ -224,21 +300,29 @@ class OutboxWorker:
         items: list[outbox.ClaimedDelivery],
         send_by: float,
         done: Callable[[outbox.ClaimedDelivery, SendResult | None], None],
+        halted: Callable[[], bool],
     ) -> None:
         """One connection, one send at a time: build the next message while the current one is on the wire."""
         loop = asyncio.get_running_loop()
         ready: asyncio.Queue[tuple[outbox.ClaimedDelivery, object] | None] = asyncio.Queue(maxsize=2)
 
         async def produce() -> None:
-            for item in items:
-                await ready.put((item, transport.prepare(item)))  # type: ignore[attr-defined]
-            await ready.put(None)
+            try:
+                for item in items:
+                    try:
+                        prepared: object = transport.prepare(item)  # type: ignore[attr-defined]
+                    except Exception as exc:
+                        log.exception("preparing delivery %s failed", item.delivery_id)
+                        prepared = SendResult.permanent(f"the message could not be built: {exc}")
+                    await ready.put((item, prepared))
+            finally:
+                await ready.put(None)
 
         producer = asyncio.create_task(produce())
         try:
             while (entry := await ready.get()) is not None:
                 item, prepared = entry
-                if item is not items[0] and loop.time() > send_by:
+                if halted() or (item is not items[0] and loop.time() > send_by):
                     done(item, None)
                     continue
                 try:
@@ -249,78 +333,6 @@ class OutboxWorker:
                 done(item, result)
         finally:
             producer.cancel()
-
-    async def close_transports(self) -> None:
-        """Connections stay open across back-to-back batches and close when the worker goes idle."""
-        for transport in self.transports.values():
-            try:
-                await transport.close()
-            except Exception:
-                log.exception("closing the %s transport failed", type(transport).__name__)
-
-    async def drain(self) -> int:
-        """Send batches until nothing is due now (`staff-feed worker --once`)."""
-        total = 0
-        try:
-            while handled := await self.run_once():
-                total += handled
-        finally:
-            await self.close_transports()
-        return total
-
-    async def run(self, stop: threading.Event) -> None:
-        """Run until `stop` is set. Wakes on any commit to the database, or when a retry falls due."""
-        path = sqlite_path(str(self.engine.url))
-        watch = SqliteChangeFeed(path) if path else None
-        next_trim = 0.0
-        try:
-            while not stop.is_set():
-                if path is not None and time.monotonic() >= next_trim:
-                    next_trim = time.monotonic() + TRIM_EVERY_S
-                    self._trim(path)
-                try:
-                    handled = await self.run_once()
-                except DatabaseBusy as exc:
-                    log.warning("worker: %s", exc)
-                    self.state.text = "database busy (another program holds it), trying again"
-                    deadline = time.monotonic() + MAX_IDLE_S
-                    while not stop.is_set() and time.monotonic() < deadline:
-                        await asyncio.sleep(IDLE_POLL_S)
-                    continue
-                if handled:
-                    continue
-                await self.close_transports()
-                await self._idle(stop, watch)
-        finally:
-            await self.close_transports()
-            if watch is not None:
-                watch.close()
-
-    @staticmethod
-    def _trim(path: Path) -> None:
-        try:
-            gone = trim_changes(path, keep=TRIM_KEEP, timeout_s=0.2)  # housekeeping: never worth a wait
-        except sqlite3.Error as exc:  # busy or locked: the next turn tries again
-            log.warning("worker: could not trim the change log: %s", exc)
-            return
-        if gone:
-            log.info("worker: trimmed %d old rows of the change log", gone)
-
-    async def _idle(self, stop: threading.Event, watch: SqliteChangeFeed | None) -> None:
-        due = outbox.next_due_at(self.engine, channels=list(self.transports))
-        now = self.clock()
-        wait = MAX_IDLE_S if due is None else max(0.0, min(MAX_IDLE_S, (due - now).total_seconds()))
-        if due is not None and due > now and self.state.last_error:
-            self.state.text = f"retrying, next in {int((due - now).total_seconds()) + 1} s: {self.state.last_error}"
-        else:
-            self.state.text = "idle"
-            self.state.last_error = None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while not stop.is_set() and loop.time() < deadline:
-            await asyncio.sleep(min(IDLE_POLL_S, max(0.0, deadline - loop.time())))
-            if watch is not None and watch.poll():
-                return
 
     async def _send_one(self, transport: Transport, item: outbox.ClaimedDelivery) -> SendResult:
         try:
@@ -334,8 +346,9 @@ class OutboxWorker:
     ) -> outbox.Result:
         """Turn a transport's answer into what the outbox records, applying the retry policy.
 
-        No answer (None) means the send never started, as its lease was running out: the delivery goes back to
-        the queue, due now, and the attempt is not counted.
+        No answer (None) means the send never started (its lease was running out, the channel met trouble, or the
+        worker is stopping): the delivery goes back to the queue, due now, and the attempt is not counted. Nor is
+        it when the channel was down: the message waits for the channel, with the reason shown.
         """
         if result is None:
             return outbox.Result(item.delivery_id, DeliveryStatus.QUEUED, released=True)
@@ -344,9 +357,12 @@ class OutboxWorker:
             self.state.sent += 1
             return outbox.Result(item.delivery_id, DeliveryStatus.SENT, provider_id=result.provider_id)
         error = result.error or "unknown error"
+        if result.outcome is Outcome.CHANNEL_DOWN:
+            return outbox.Result(item.delivery_id, DeliveryStatus.QUEUED, error=error, released=True)
         if result.outcome is Outcome.TRANSIENT:
             retry_at = self.policy.next_attempt(item.attempt, now)
-            if retry_at is not None:
+            horizon = item.created_at + timedelta(seconds=self.policy.give_up_after_s)
+            if retry_at is not None and retry_at < horizon:
                 self.state.retried += 1
                 self.state.last_error = error
                 return outbox.Result(item.delivery_id, DeliveryStatus.QUEUED, error=error, next_attempt_at=retry_at)
@@ -361,3 +377,179 @@ class OutboxWorker:
 
     def _record(self, item: outbox.ClaimedDelivery, result: SendResult) -> None:
         outbox.record_results(self.engine, self.owner, [self._result(item, result)])
+
+    # ---- pausing ----------------------------------------------------------------------------------------------
+
+    def _load_pauses(self) -> None:
+        """The pauses in the database are the truth: another worker may have paused or resumed a channel."""
+        self._pauses = {
+            channel: Pause(failures, retry_at or self.clock())
+            for channel, (failures, retry_at) in delivery_state.paused_until(self.engine).items()
+            if channel in self.transports
+        }
+
+    def _pause(self, channel: Channel, reason: str) -> None:
+        previous = self._pauses.get(channel)
+        failures = (previous.failures if previous else 0) + 1
+        now = self.clock()
+        pause = Pause(failures, now + timedelta(seconds=pause_for(failures, self.policy.backoff_s, self.policy.max_backoff_s)))
+        self._pauses[channel] = pause
+        self.state.last_error = reason
+        self.state.text = f"{channel.value} paused: {reason}"
+        log.warning("worker: %s paused (failure %d in a row), next try at %s: %s", channel.value, failures,
+                    pause.retry_at.isoformat(timespec="seconds"), reason)
+        try:
+            delivery_state.pause_channel(self.engine, channel, reason, failures=failures, retry_at=pause.retry_at,
+                                         now=now)
+        except DatabaseBusy as exc:
+            log.warning("worker: could not record the pause yet: %s", exc)
+
+    def _resume(self, channel: Channel) -> None:
+        self._pauses.pop(channel, None)
+        log.info("worker: %s works again", channel.value)
+        try:
+            delivery_state.resume_channel(self.engine, channel)
+        except DatabaseBusy as exc:
+            log.warning("worker: could not record that %s works again: %s", channel.value, exc)
+
+    def _give_up(self) -> None:
+        try:
+            gone = outbox.give_up_overdue(self.engine, self.policy.give_up_after_s, now=self.clock())
+        except DatabaseBusy as exc:
+            log.warning("worker: %s", exc)
+            return
+        if gone:
+            self.state.failed += gone
+            log.warning("worker: gave up %d deliveries not sent within %g s", gone, self.policy.give_up_after_s)
+
+    # ---- running ----------------------------------------------------------------------------------------------
+
+    async def close_transports(self) -> None:
+        """Connections stay open across back-to-back batches and close when the worker goes idle."""
+        for transport in self.transports.values():
+            await self._close(transport)
+
+    @staticmethod
+    async def _close(transport: Transport) -> None:
+        try:
+            await transport.close()
+        except Exception:
+            log.exception("closing the %s transport failed", type(transport).__name__)
+
+    async def run(self, stop: threading.Event | None = None) -> None:
+        """Run until `stop` is set or `request_stop` is called. Each channel waits on its own: for a change to the
+        database, for its next delivery to fall due, or for its pause to end."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = {channel: asyncio.Event() for channel in self.transports}
+        self._probe_now = set(self.transports)
+        path = sqlite_path(str(self.engine.url))
+        watch = SqliteChangeFeed(path) if path else None
+        channels = [asyncio.create_task(self._channel_loop(c, t), name=f"outbox-{c.value}")
+                    for c, t in self.transports.items()]
+        watcher = asyncio.create_task(self._watch(watch, path, stop))
+        try:
+            await asyncio.wait([*channels, watcher], return_when=asyncio.FIRST_COMPLETED)
+            self.request_stop()
+            _, late = await asyncio.wait(channels, timeout=STOP_GRACE_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*channels, return_exceptions=True)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+            await self.close_transports()
+            if watch is not None:
+                watch.close()
+            with contextlib.suppress(DatabaseBusy, sqlite3.Error):
+                delivery_state.forget_worker(self.engine, self.owner)
+            self._loop = None
+
+    async def _channel_loop(self, channel: Channel, transport: Transport) -> None:
+        wake = self._wake[channel]
+        while not self.stopping:
+            wake.clear()
+            try:
+                self._load_pauses()
+                handled = await self._channel_turn(channel, transport)
+            except DatabaseBusy as exc:
+                log.warning("worker: %s", exc)
+                self.state.text = "database busy (another program holds it), trying again"
+                await self._rest(wake, BUSY_WAIT_S)
+                continue
+            except Exception:
+                log.exception("worker: the %s channel met an error", channel.value)
+                await self._rest(wake, BUSY_WAIT_S)
+                continue
+            if handled:
+                continue
+            await self._close(transport)
+            await self._rest(wake, self._idle_for(channel))
+
+    def _idle_for(self, channel: Channel) -> float:
+        """Until the channel's pause ends or its next delivery falls due; a change to the database wakes it sooner."""
+        now = self.clock()
+        pause = self._pauses.get(channel)
+        if pause is not None:
+            self.state.text = f"{channel.value} paused, next try in {max(0, int((pause.retry_at - now).total_seconds())) + 1} s"
+            return min(MAX_REST_S, max(0.0, (pause.retry_at - now).total_seconds()))
+        due = outbox.next_due_at(self.engine, channels=[channel])
+        if due is None:
+            if not self._pauses:
+                self.state.text = "idle"
+            return MAX_REST_S
+        return min(MAX_REST_S, max(0.0, (due - now).total_seconds()))
+
+    @staticmethod
+    async def _rest(wake: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), seconds)
+
+    async def _watch(self, watch: SqliteChangeFeed | None, path: Path | None, stop: threading.Event | None) -> None:
+        """Wake the channels on any change to the database, and keep house: the heartbeat, the change-log trim, and
+        giving up deliveries past their horizon. The check backs off while nothing happens."""
+        interval = POLL_FIRST_S
+        next_beat = next_trim = next_give_up = 0.0
+        while not self.stopping:
+            if stop is not None and stop.is_set():
+                return
+            now = time.monotonic()
+            if now >= next_beat:
+                next_beat = now + HEARTBEAT_S
+                if self._beat():
+                    return
+            if path is not None and now >= next_trim:
+                next_trim = now + TRIM_EVERY_S
+                self._trim(path)
+            if now >= next_give_up:
+                next_give_up = now + GIVE_UP_EVERY_S
+                self._give_up()
+            if watch is not None and watch.poll():
+                self._wake_all()
+                interval = POLL_FIRST_S
+            else:
+                interval = min(POLL_MAX_S, interval * 2)
+            await asyncio.sleep(interval)
+
+    def _beat(self) -> bool:
+        """Say this worker is alive. An embedded worker hands over (returns True) once a service worker runs."""
+        try:
+            delivery_state.beat(self.engine, self.owner, self.kind)
+            if self.kind == delivery_state.EMBEDDED:
+                others = delivery_state.live_workers(self.engine, FRESH_S)
+                if any(kind == delivery_state.SERVICE for owner, kind in others if owner != self.owner):
+                    log.info("worker: a service worker runs; the embedded worker hands over to it")
+                    self.handed_over = True
+                    return True
+        except DatabaseBusy as exc:
+            log.warning("worker: heartbeat not written: %s", exc)
+        return False
+
+    @staticmethod
+    def _trim(path: Path) -> None:
+        try:
+            gone = trim_changes(path, keep=TRIM_KEEP, timeout_s=0.2)  # housekeeping: never worth a wait
+        except sqlite3.Error as exc:  # busy or locked: the next turn tries again
+            log.warning("worker: could not trim the change log: %s", exc)
+            return
+        if gone:
+            log.info("worker: trimmed %d old rows of the change log", gone)

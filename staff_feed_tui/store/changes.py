@@ -40,6 +40,8 @@ def trim_changes(db_path: Path, keep: int = KEEP_CHANGES, timeout_s: float = 5.0
 
 
 class ChangeSource(Protocol):
+    def changed(self) -> bool: ...
+
     def poll(self) -> list[ChangedFeed]: ...
 
     def close(self) -> None: ...
@@ -63,6 +65,16 @@ class SqliteChangeFeed:
         # fetchall, not fetchone: a statement left unfinished keeps a read transaction open, and that snapshot
         # would hide every later commit from this connection.
         return self._conn.execute("PRAGMA data_version").fetchall()[0][0]
+
+    def changed(self) -> bool:
+        """Whether anything was committed since the last `poll`: one PRAGMA (microseconds), cheap enough for the UI
+        thread to ask on a timer before it spends a thread on `poll`. False while a poll holds the connection."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            return not self._closed and self._data_version() != self._version
+        finally:
+            self._lock.release()
 
     def poll(self) -> list[ChangedFeed]:
         with self._lock:

@@ -18,6 +18,7 @@ from staff_feed_tui.core.draft import AttachmentFile
 from staff_feed_tui.core.filters import FeedFilter
 from staff_feed_tui.core.fts import fts_query
 from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, Direction, MessageView
+from staff_feed_tui.core.validation import check_dispatcher_name
 from staff_feed_tui.store.attachments import AttachmentStore
 from staff_feed_tui.store.db import read_session, write_session
 from staff_feed_tui.store.models import Attachment, Delivery, Dispatcher, Message, Staff, utcnow
@@ -27,10 +28,12 @@ FeedKey = tuple[datetime, int]
 
 
 def dispatcher_id(session: Session, name: str) -> int:
-    """The id of the dispatcher called `name`, created on first use. Call inside a write session."""
+    """The id of the dispatcher called `name`, created on first use. Call inside a write session.
+
+    A new name with a control character is refused (InvalidContact, a ValueError), whoever passed it."""
     row = session.exec(select(Dispatcher).where(Dispatcher.name == name)).first()
     if row is None:
-        row = Dispatcher(name=name)
+        row = Dispatcher(name=check_dispatcher_name(name))
         session.add(row)
         session.flush()
     assert row.id is not None

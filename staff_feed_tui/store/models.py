@@ -112,6 +112,38 @@ class Delivery(SQLModel, table=True):
     with_files: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The last dispatcher's retry of this delivery after it had failed.
+    retried_by_id: int | None = Field(default=None, foreign_key="dispatcher.id")
+    retried_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ChannelState(SQLModel, table=True):
+    """A channel's health, written by whichever worker saw it, read by every app's top bar.
+
+    A row with `paused_since` set means the channel is paused: the server or the account is in trouble, and its
+    deliveries wait (using no attempts) until `retry_at`, when a worker tries again.
+    """
+
+    __tablename__ = "channel_state"
+
+    channel: str = Field(primary_key=True)
+    paused_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str | None = None
+    failures: int = 0
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """A running worker says it is alive every few seconds: an app starts its embedded worker only when no worker
+    has beaten lately, and an embedded one hands over when a service worker (`kind = "service"`) appears."""
+
+    __tablename__ = "worker_heartbeat"
+
+    owner: str = Field(primary_key=True)
+    kind: str
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    beat_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Change(SQLModel, table=True):

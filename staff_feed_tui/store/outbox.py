@@ -151,14 +151,15 @@ class Result:
     error: str | None = None
     next_attempt_at: datetime | None = None
     opted_out_staff_id: int | None = None
-    # Never sent: its lease was running out before the send could start. Queued again, due now, attempt uncounted.
+    # Not tried, or stopped by the channel's trouble rather than its own: queued again, due now, attempt uncounted
+    # (`error`, if given, says why it waits).
     released: bool = False
 
 
 _RELEASE = """
     UPDATE delivery
        SET status = 'queued', updated_at = :now, lease_owner = NULL, lease_until = NULL,
-           attempts = max(attempts - 1, 0), next_attempt_at = :now
+           attempts = max(attempts - 1, 0), next_attempt_at = :now, last_error = coalesce(:error, last_error)
      WHERE id = :id AND lease_owner = :owner AND status = 'sending'
 """
 
@@ -196,7 +197,7 @@ def record_results(engine: Engine, owner: str, results: Sequence[Result], now: d
         for r in results
         if not r.released
     ]
-    released = [{"id": r.delivery_id, "owner": owner, "now": stamp} for r in results if r.released]
+    released = [{"id": r.delivery_id, "owner": owner, "now": stamp, "error": r.error} for r in results if r.released]
     opted_out = [{"id": r.opted_out_staff_id, "now": stamp} for r in results if r.opted_out_staff_id is not None]
     written = 0
     with write_connection(engine) as conn:
@@ -248,6 +249,43 @@ def retry_delivery(engine: Engine, delivery_id: int, now: datetime | None = None
                           status=DeliveryStatus.QUEUED.value, attempts=0, next_attempt_at=now)
 
 
+def retry_failed_deliveries(
+    engine: Engine,
+    dispatcher: str,
+    *,
+    channel: Channel | None = None,
+    since: datetime | None = None,
+    staff_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """A dispatcher's bulk retry: every failed delivery that matches (its channel, failed at or after `since`, to
+    one staff member) is queued again, due now, with a fresh count of attempts and the dispatcher recorded."""
+    from staff_feed_tui.store.feed import dispatcher_id
+
+    now = now or utcnow()
+    where = ["d.status = 'failed'", "m.deleted_at IS NULL"]
+    params: dict[str, object] = {"now": sql_time(now)}
+    if channel is not None:
+        where.append("d.channel = :channel")
+        params["channel"] = channel.value
+    if since is not None:
+        where.append("d.updated_at >= :since")
+        params["since"] = sql_time(since)
+    if staff_id is not None:
+        where.append("m.staff_id = :staff_id")
+        params["staff_id"] = staff_id
+    with write_session(engine) as session:
+        params["by"] = dispatcher_id(session, dispatcher)
+        result = session.connection().exec_driver_sql(
+            f"""UPDATE delivery SET status = 'queued', attempts = 0, next_attempt_at = :now, updated_at = :now,
+                       lease_owner = NULL, lease_until = NULL, retried_by_id = :by, retried_at = :now
+                 WHERE id IN (SELECT d.id FROM delivery d JOIN message m ON m.id = d.message_id
+                               WHERE {' AND '.join(where)})""",  # fixed clauses; the values are bound
+            params,
+        )
+        return result.rowcount
+
+
 def cancel_delivery(engine: Engine, delivery_id: int, now: datetime | None = None) -> None:
     """Cancel a delivery that no worker has taken yet. One being sent cannot be called back."""
     _change_by_dispatcher(engine, delivery_id, expected=DeliveryStatus.QUEUED, verb="cancelled", now=now,
@@ -273,3 +311,32 @@ def next_due_at(engine: Engine, channels: Sequence[Channel] = (Channel.EMAIL, Ch
         ).first()
         times = [t for t in (queued, leased) if t is not None]
         return min(times) if times else None
+
+
+_GIVE_UP = """
+    UPDATE delivery
+       SET status = 'failed', updated_at = :now, lease_owner = NULL, lease_until = NULL,
+           last_error = :words || coalesce(': ' || last_error, '')
+     WHERE status = 'queued' AND created_at < :cutoff
+"""
+
+
+def give_up_overdue(engine: Engine, give_up_after_s: float, now: datetime | None = None) -> int:
+    """Fail every queued delivery older than `give_up_after_s` (a mail queue's horizon), keeping its last error.
+    Returns how many. A delivery on the wire finishes first: only queued ones are given up."""
+    now = now or utcnow()
+    words = f"gave up: not sent within {_duration(give_up_after_s)}"
+    cutoff = now - timedelta(seconds=give_up_after_s)
+    with write_connection(engine) as conn:
+        return conn.exec_driver_sql(
+            _GIVE_UP, {"now": sql_time(now), "cutoff": sql_time(cutoff), "words": words}
+        ).rowcount
+
+
+def _duration(seconds: float) -> str:
+    """172800 -> '2 days', 5400 -> '90 minutes'."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0 or seconds >= 2 * size:
+            count = round(seconds / size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} seconds"

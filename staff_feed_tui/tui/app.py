@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from staff_feed_tui.delivery.worker import OutboxWorker
     from staff_feed_tui.services.context import Services
 
-CHANGE_POLL_S = 0.25
+CHANGE_POLL_S = 0.25  # the look for changes right after one ...
+CHANGE_POLL_MAX_S = 1.0  # ... backing off to this while nothing changes, so an idle app costs next to nothing
+DELIVERY_LOOK_S = 5.0  # how often the app reads the channels' state, and whether it should run the worker itself
 # The longest a key waits for the one before it while that one's widget is still there. A key whose widget went away
 # is let go at once; this bound is only for a key lost some other way. It is not a guess at how long handling takes:
 # on a loaded machine a key took over a second to bubble up to the bindings, and the keys let go after it landed first.
@@ -83,6 +85,9 @@ class StaffFeedApp(App[int]):
         self._worker_thread: threading.Thread | None = None
         self.outbox_worker: OutboxWorker | None = None
         self._changes: ChangeSource | None = None
+        self._change_wait = CHANGE_POLL_S
+        self.delivery_paused: str | None = None  # the paused channels in words, for the top bar
+        self._worker_elsewhere = False  # another worker (a service, another app's) is alive
 
     # ---- keys in arrival order --------------------------------------------------------------------------------
     # Textual hands a key to the widget focused when it arrives. Over a slow link several keys arrive in one read
@@ -169,13 +174,14 @@ class StaffFeedApp(App[int]):
         path = self.services.db_path
         if path is not None:
             self._changes = SqliteChangeFeed(path)
-            self.set_interval(CHANGE_POLL_S, self.poll_changes)
+            self.set_timer(CHANGE_POLL_S, self._look_for_changes)
         if self.screen_stack and type(self.screen).__name__ == "BootScreen":
             self.switch_screen(MainScreen())
         else:
             self.push_screen(MainScreen())
         # The sender starts after the first paint, so start-up shows the staff list first.
-        self.call_after_refresh(self._start_worker)
+        self.call_after_refresh(self._look_at_delivery)
+        self.set_interval(DELIVERY_LOOK_S, self._look_at_delivery)
 
     def release_keys(self) -> None:
         """The staff list is there: hand out the keys typed while the app was starting."""
@@ -206,17 +212,65 @@ class StaffFeedApp(App[int]):
         self.startup_error = problem
         self.exit(return_code=2)
 
-    def _start_worker(self) -> None:
-        if self.embedded_worker:
-            from staff_feed_tui.delivery.factory import make_worker
+    def _look_at_delivery(self) -> None:
+        running = self._worker_thread is not None and self._worker_thread.is_alive()
+        self._read_delivery(want_worker=self.embedded_worker and not running)
 
-            self.outbox_worker = make_worker(self.services.settings, self.services.engine)
-            self._worker_thread = threading.Thread(
-                target=lambda: asyncio.run(self.outbox_worker.run(self._worker_stop)),  # type: ignore[union-attr]
-                name="outbox-worker",
-                daemon=True,
-            )
-            self._worker_thread.start()
+    @work(thread=True, exclusive=True, exit_on_error=False, group="delivery")
+    def _read_delivery(self, want_worker: bool) -> None:
+        """The channels' state for the top bar, and whether to start the embedded worker: only when no other worker
+        (a service, another app's) is alive. One worker per database; an embedded one hands over on its own when
+        a service worker appears."""
+        from staff_feed_tui.services import delivery
+
+        owner = None
+        if want_worker:
+            from staff_feed_tui.delivery.worker import new_owner
+
+            owner = new_owner()
+            if not delivery.claim_embedded_worker(self.services, owner):
+                owner = None
+        elsewhere = delivery.worker_running_elsewhere(self.services, owner)
+        self.call_from_thread(self._delivery_read, delivery.delivery_status(self.services), owner, elsewhere)
+
+    def _delivery_read(self, paused: str | None, owner: str | None, elsewhere: bool) -> None:
+        self.delivery_paused = paused
+        self._worker_elsewhere = elsewhere
+        if owner is not None and not self._worker_stop.is_set():
+            self._start_worker(owner)
+
+    def _start_worker(self, owner: str) -> None:
+        from staff_feed_tui.delivery.factory import make_worker
+
+        worker = make_worker(self.services.settings, self.services.engine, owner=owner, kind="embedded")
+        self.outbox_worker = worker
+        self._worker_thread = threading.Thread(
+            target=lambda: asyncio.run(worker.run(self._worker_stop)), name="outbox-worker", daemon=True
+        )
+        self._worker_thread.start()
+
+    def delivery_text(self) -> str:
+        """The top bar's words on delivery: a paused channel first, whoever's worker met it."""
+        if self.delivery_paused:
+            return self.delivery_paused
+        worker, thread = self.outbox_worker, self._worker_thread
+        if worker is not None and thread is not None and thread.is_alive():
+            return f"delivery: {worker.state.text}"
+        if self._worker_elsewhere:
+            return "delivery: by another worker"
+        return "delivery: starting" if self.embedded_worker else "delivery: external worker"
+
+    def _look_for_changes(self) -> None:
+        """The change check: one PRAGMA on this thread, a thread only when something changed; it backs off while
+        nothing does."""
+        if self._changes is None:
+            return
+        if self._changes.changed():
+            self._change_wait = CHANGE_POLL_S
+            self.poll_changes()
+        else:
+            self._change_wait = min(CHANGE_POLL_MAX_S, self._change_wait * 1.5)
+        self.set_timer(self._change_wait, self._look_for_changes)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="changes")
     def poll_changes(self) -> None:
@@ -228,6 +282,8 @@ class StaffFeedApp(App[int]):
 
     async def on_unmount(self) -> None:
         self._worker_stop.set()
+        if self.outbox_worker is not None:
+            self.outbox_worker.request_stop()
         if self._worker_thread is not None:
             await asyncio.to_thread(self._worker_thread.join, 5)
         if self._changes is not None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
+from staff_feed_tui.delivery.email import prepare_email
 from staff_feed_tui.delivery.results import SendResult
 from staff_feed_tui.store.outbox import ClaimedDelivery
 
@@ -28,10 +29,9 @@ class FileEmailTransport:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     async def send(self, item: ClaimedDelivery) -> SendResult:
-        try:
-            mail = self._build(item)
-        except OSError as exc:
-            return SendResult.permanent(f"attachment unreadable: {exc.strerror or exc}")
+        mail = prepare_email(self._build, item)
+        if isinstance(mail, SendResult):
+            return mail
         name = f"{item.message_id:08d}-{item.delivery_id:08d}.eml"
         tmp = self.directory / f".{name}.tmp"
         tmp.write_bytes(bytes(mail))

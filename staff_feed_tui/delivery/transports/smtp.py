@@ -1,7 +1,15 @@
-"""Email over SMTP with aiosmtplib: one connection reused for a batch, reopened when the server drops it."""
+"""Email over SMTP with aiosmtplib: one connection reused for a batch, reopened when the server drops it.
+
+Every exchange with the server runs under the transport's own deadline (`email.timeout_s`), whatever aiosmtplib's
+per-command timeouts make of a server that trickles its answers. What goes wrong is sorted in two:
+- the channel's trouble (cannot connect, TLS or greeting failure, 421/454/530/535, a timeout): the worker pauses
+  email and no message uses an attempt;
+- a message's own answer (4xx or 5xx at RCPT or DATA, an address the server cannot take): that message's outcome.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable
@@ -10,13 +18,16 @@ from typing import Literal
 
 import aiosmtplib
 
+from staff_feed_tui.delivery.email import prepare_email, recipient
 from staff_feed_tui.delivery.results import SendResult
 from staff_feed_tui.store.outbox import ClaimedDelivery
+
+# Replies that speak of the server or the account, not of the message: the whole channel waits.
+CHANNEL_CODES = frozenset({421, 454, 530, 534, 535})
 
 
 class SmtpTransport:
     concurrency = 1  # one connection, one conversation at a time
-    rate_per_s = 0.0
 
     def __init__(
         self,
@@ -32,6 +43,8 @@ class SmtpTransport:
     ) -> None:
         self._build = build
         self.timeout_s = timeout_s
+        self.rate_per_s = 0.0
+        self.where = f"{host}:{port}"
         self._params = {
             "hostname": host,
             "port": port,
@@ -51,17 +64,18 @@ class SmtpTransport:
         if self._client is not None and self._client.is_connected:
             return self._client
         client = aiosmtplib.SMTP(**self._params)  # type: ignore[arg-type]
-        await client.connect()
+        try:
+            await client.connect()
+        except BaseException:
+            client.close()
+            raise
         self._client = client
         return client
 
     def prepare(self, item: ClaimedDelivery) -> EmailMessage | SendResult:
         """Build the message (CPU only). The worker calls this for the next item while the current one is on the
         wire, so building overlaps the wait for the server."""
-        try:
-            return self._build(item)
-        except OSError as exc:
-            return SendResult.permanent(f"attachment unreadable: {exc.strerror or exc}")
+        return prepare_email(self._build, item)
 
     async def send(self, item: ClaimedDelivery) -> SendResult:
         return await self.deliver(item, self.prepare(item))
@@ -69,33 +83,54 @@ class SmtpTransport:
     async def deliver(self, item: ClaimedDelivery, prepared: EmailMessage | SendResult) -> SendResult:
         if isinstance(prepared, SendResult):
             return prepared
-        mail = prepared
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self._deliver(item, prepared)
+        except TimeoutError:
+            await self._drop()
+            return SendResult.channel_down(f"the mail server {self.where} did not answer within {self.timeout_s:g} s")
+
+    async def _deliver(self, item: ClaimedDelivery, mail: EmailMessage) -> SendResult:
         for attempt in (1, 2):
             try:
                 client = await self._connected()
+            except aiosmtplib.SMTPAuthenticationError as exc:
+                await self._drop()
+                return SendResult.channel_down(f"SMTP login refused: {exc.code} {exc.message}")
+            except aiosmtplib.SMTPResponseException as exc:
+                await self._drop()
+                return SendResult.channel_down(f"SMTP server refused the connection: {exc.code} {exc.message}")
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                await self._drop()
+                return SendResult.channel_down(f"SMTP unreachable ({self.where}): {_words(exc)}")
+            if recipient(item.staff_email).needs_smtputf8 and not client.supports_extension("smtputf8"):
+                return SendResult.permanent(
+                    f"the mail server does not take international addresses (no SMTPUTF8): {item.staff_email}"
+                )
+            try:
                 _, reply = await client.send_message(mail)
                 return SendResult.sent(mail["Message-ID"] or reply)
             except aiosmtplib.SMTPServerDisconnected as exc:
-                # A reused connection the server closed while idle: reconnect once, then call it transient.
+                # A reused connection the server closed while idle: reconnect once, then it is the channel's.
                 self._client = None
                 if attempt == 2:
-                    return SendResult.transient(f"SMTP server disconnected: {exc}")
+                    return SendResult.channel_down(f"SMTP server disconnected: {_words(exc)}")
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 refused = exc.recipients[0] if exc.recipients else None
-                detail = f"{refused.code} {refused.message}" if refused else str(exc)
-                if refused is not None and 400 <= refused.code < 500:
-                    return SendResult.transient(f"mail server deferred the recipient: {detail}")
-                return SendResult.permanent(f"recipient refused by the mail server: {detail}")
-            except aiosmtplib.SMTPAuthenticationError as exc:
-                await self._drop()
-                return SendResult.transient(f"SMTP login failed: {exc.code} {exc.message}")
+                if refused is None:
+                    return SendResult.transient(f"mail server refused the recipient: {exc}")
+                return _answer(refused.code, refused.message, recipient_refused=True)
             except aiosmtplib.SMTPResponseException as exc:
-                if 500 <= exc.code < 600:
-                    return SendResult.permanent(f"mail server refused the message: {exc.code} {exc.message}")
-                return SendResult.transient(f"mail server deferred the message: {exc.code} {exc.message}")
-            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                with contextlib.suppress(Exception):
+                    await client.rset()
+                return _answer(exc.code, exc.message, recipient_refused=False)
+            except aiosmtplib.SMTPNotSupported as exc:
+                return SendResult.permanent(f"the mail server cannot take this message: {exc}")
+            except ValueError as exc:  # an address aiosmtplib will not put on a command line
+                return SendResult.permanent(f"the address cannot be sent: {exc}")
+            except (aiosmtplib.SMTPException, OSError) as exc:
                 await self._drop()
-                return SendResult.transient(f"SMTP unreachable: {exc or type(exc).__name__}")
+                return SendResult.channel_down(f"SMTP unreachable ({self.where}): {_words(exc)}")
         raise AssertionError("unreachable")
 
     async def _drop(self) -> None:
@@ -108,6 +143,23 @@ class SmtpTransport:
         client, self._client = self._client, None
         if client is not None and client.is_connected:
             try:
-                await client.quit()
-            except aiosmtplib.SMTPException:
+                async with asyncio.timeout(min(self.timeout_s, 5.0)):
+                    await client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 client.close()
+
+
+def _answer(code: int, message: str, *, recipient_refused: bool) -> SendResult:
+    """A reply to one message: the channel's when it speaks of the server, else the message's own."""
+    if code in CHANNEL_CODES:
+        return SendResult.channel_down(f"the mail server is not taking mail: {code} {message}")
+    what = "the recipient" if recipient_refused else "the message"
+    if 400 <= code < 500:
+        return SendResult.transient(f"mail server deferred {what}: {code} {message}")
+    if recipient_refused:
+        return SendResult.permanent(f"recipient refused by the mail server: {code} {message}")
+    return SendResult.permanent(f"mail server refused the message: {code} {message}")
+
+
+def _words(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

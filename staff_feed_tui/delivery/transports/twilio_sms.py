@@ -5,13 +5,20 @@
   or a loopback server in tests).
 - Retries are ours (the worker's backoff), never the client's `max_retries`: its retry of a POST on 5xx can send
   a text twice.
+- Deadlines are ours too: twilio's async client passes `timeout=None` to aiohttp, so a silent API would hold a send
+  past its lease and a second worker would send the text again. Each request runs under `sms.timeout_s`; one that
+  times out is retried, never counted as sent. A 2xx whose body cannot be read is counted as sent: Twilio has it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
@@ -21,19 +28,60 @@ from staff_feed_tui.core import sms_errors
 from staff_feed_tui.delivery.results import SendResult
 from staff_feed_tui.store.outbox import ClaimedDelivery, OutgoingFile
 
+log = logging.getLogger(__name__)
+
+AUTHENTICATE = 20003  # Twilio's code for credentials it does not accept
+
+
+class AcceptedUnread(Exception):
+    """Twilio answered 2xx, but the body could not be read or parsed: the request was taken, so it is sent."""
+
+    def __init__(self, status: int, problem: str) -> None:
+        super().__init__(f"Twilio answered {status} but its answer could not be read ({problem})")
+
 
 class RebasedHttpClient(AsyncTwilioHttpClient):
-    """Sends every request to `base_url` instead of the host twilio chose, keeping the path and query."""
+    """Sends every request to `base_url` instead of the host twilio chose, keeping the path and query, under a
+    deadline of `timeout` seconds for the whole exchange (twilio's own passes None)."""
 
     def __init__(self, base_url: str | None, timeout: float | None = 30.0) -> None:
         super().__init__(timeout=timeout)
         self._base = urlsplit(base_url.rstrip("/")) if base_url else None
 
-    async def request(self, method: str, url: str, *args: object, **kwargs: object) -> Response:  # type: ignore[override]
+    async def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
         if self._base is not None:
             parts = urlsplit(url)
             url = urlunsplit((self._base.scheme, self._base.netloc, self._base.path + parts.path, parts.query, ""))
-        return await super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
+        assert self.session is not None
+        deadline = timeout or self.timeout
+        async with asyncio.timeout(deadline):
+            response = await self.session.request(
+                method.upper(), url, params=params, data=data, headers=headers,  # type: ignore[arg-type]
+                auth=aiohttp.BasicAuth(*auth) if auth else None, allow_redirects=allow_redirects,
+                timeout=aiohttp.ClientTimeout(total=None),  # the deadline above covers the whole exchange
+            )
+            try:
+                text = await response.text()
+            except (aiohttp.ClientError, UnicodeDecodeError) as exc:
+                if 200 <= response.status < 300:
+                    raise AcceptedUnread(response.status, type(exc).__name__) from exc
+                raise
+        if 200 <= response.status < 300 and method.upper() == "POST":
+            try:
+                json.loads(text)
+            except ValueError:
+                raise AcceptedUnread(response.status, "not JSON") from None
+        return Response(response.status, text, response.headers)
 
 
 class TwilioSmsTransport:
@@ -100,22 +148,26 @@ class TwilioSmsTransport:
             message = await self._client.messages.create_async(**params)  # type: ignore[arg-type]
         except TwilioRestException as exc:
             return classify(exc)
-        except (TimeoutError, OSError) as exc:
-            return SendResult.transient(f"Twilio unreachable: {exc or type(exc).__name__}")
-        except Exception as exc:  # aiohttp.ClientError and friends, without importing aiohttp here
-            if type(exc).__module__.startswith("aiohttp"):
-                return SendResult.transient(f"Twilio unreachable: {exc or type(exc).__name__}")
-            raise
+        except AcceptedUnread as exc:
+            log.warning("delivery %s: %s; counted as sent", item.delivery_id, exc)
+            return SendResult.sent(None)
+        except TimeoutError:
+            return SendResult.channel_down(f"Twilio did not answer within {self.timeout_s:g} s")
+        except (aiohttp.ClientError, OSError) as exc:
+            return SendResult.channel_down(f"Twilio unreachable: {exc or type(exc).__name__}")
         return SendResult.sent(message.sid)
 
 
 def classify(exc: TwilioRestException) -> SendResult:
+    """Twilio's refusal: the channel's (credentials, rate limiting, Twilio's own trouble) or the text's own."""
     code = exc.code if isinstance(exc.code, int) else None
     words = sms_errors.describe(code, (exc.msg or "").strip())
+    if exc.status == 401 or code == AUTHENTICATE:
+        return SendResult.channel_down(f"Twilio refused the account's credentials (check sms.auth_token): {words}")
+    if exc.status == 429 or code in sms_errors.TRANSIENT_CODES:
+        return SendResult.channel_down(f"Twilio is rate limiting: {words}")
+    if exc.status >= 500:
+        return SendResult.channel_down(f"Twilio error {exc.status}: {words}")
     if code == sms_errors.OPTED_OUT:
         return SendResult.permanent(words, opted_out=True)
-    if exc.status == 429 or code in sms_errors.TRANSIENT_CODES:
-        return SendResult.transient(f"Twilio is rate limiting: {words}")
-    if exc.status >= 500:
-        return SendResult.transient(f"Twilio error {exc.status}: {words}")
     return SendResult.permanent(words if code else f"Twilio refused the text ({exc.status}): {words}")

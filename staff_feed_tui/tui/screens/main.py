@@ -220,12 +220,7 @@ class MainScreen(Screen[None]):
         self.set_interval(0.5, self._show_worker_state)
 
     def _show_worker_state(self) -> None:
-        worker = self.app.outbox_worker
-        if worker is None:
-            text = "delivery: external worker" if not self.app.embedded_worker else "delivery: starting"
-        else:
-            text = f"delivery: {worker.state.text}"
-        text = safe_line(text)[:80]
+        text = safe_line(self.app.delivery_text())[:80]
         if text != self._worker_text:  # an unchanged label would still cost a whole-screen layout
             self._worker_text = text
             self.query_one("#worker-state", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
