@@ -118,6 +118,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        sentence = _failure_sentence(exc)
+        if sentence is None:
+            raise
+        print(f"staff-feed: {sentence}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _failure_sentence(exc: Exception) -> str | None:
+    """Failures that any command can meet (a full disk, a busy database) in words; None for a real bug."""
+    from staff_feed_tui.store.db import DatabaseBusy, DiskFull, is_disk_full
+
+    if isinstance(exc, DiskFull | DatabaseBusy):
+        return str(exc)
+    if is_disk_full(exc):
+        where = exc.filename if isinstance(exc, OSError) and exc.filename else "the data dir"
+        return str(DiskFull(where, "what was being written was not saved"))
+    return None
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -162,11 +180,16 @@ def _services(args: argparse.Namespace) -> Any:
     except (DatabaseBusy, PermissionError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     except Exception as exc:
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DatabaseError
 
-        if isinstance(exc, OperationalError):
-            raise CommandError(f"cannot open the database {settings.database_url}: {exc.orig}") from None
-        raise
+        from staff_feed_tui.store.db import shown_url, sqlite_path
+
+        if not isinstance(exc, DatabaseError):
+            raise
+        path = sqlite_path(settings.database_url)
+        if path is not None and "not a database" in str(exc.orig):
+            raise CommandError(f"{path} is not a SQLite database file (check --db or database.url)") from None
+        raise CommandError(f"cannot open the database {shown_url(settings.database_url)}: {exc.orig}") from None
     if args.demo:
         from staff_feed_tui.services.demo import seed_demo_once
 
@@ -353,6 +376,7 @@ def _worker(args: argparse.Namespace) -> int:
     import signal
 
     from staff_feed_tui.delivery.factory import make_worker
+    from staff_feed_tui.store.db import DiskFull
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = _services(args)
@@ -361,7 +385,11 @@ def _worker(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.request_stop())
     if args.once:
-        handled = asyncio.run(worker.drain())
+        try:
+            handled = asyncio.run(worker.drain())
+        except DiskFull as exc:
+            what = "the results of the sends just made were not recorded, so those go out again when their lease ends"
+            raise CommandError(str(DiskFull(exc.where, what))) from None
         print(f"handled {handled} deliveries ({worker.state.sent} sent, {worker.state.retried} to retry, "
               f"{worker.state.failed} failed)")
         from staff_feed_tui.services.delivery import delivery_status

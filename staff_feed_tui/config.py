@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 APP_NAME = "staff-feed"
@@ -26,6 +26,8 @@ def _read_secret_files(data: Any, keys: tuple[str, ...]) -> Any:
         return data
     for key in keys:
         path = data.pop(f"{key}_file", None)
+        if path is not None and not isinstance(path, str):
+            raise ConfigError(f"{key}_file must be a path written as a string, such as \"/etc/staff-feed/{key}\"")
         if path and not data.get(key):
             try:
                 data[key] = Path(path).expanduser().read_text().strip()
@@ -197,5 +199,31 @@ def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides
         return _Loaded(**{k: v for k, v in overrides.items() if v is not None})
     except ConfigError:
         raise
-    except ValueError as exc:  # pydantic's ValidationError and TOML decode errors
+    except ValidationError as exc:
+        raise ConfigError(f"configuration in {path} or STAFF_FEED_* is invalid: {describe_invalid(exc)}") from None
+    except ValueError as exc:  # TOML decode errors (their text names a line and column, never a value)
         raise ConfigError(f"configuration in {path} or STAFF_FEED_* is invalid: {exc}") from None
+
+
+_SECRET_SUFFIXES = ("password", "secret", "token")
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """Each problem as `section.key: what is wrong (got 'value')`, on one line.
+
+    pydantic's own text echoes every input, so a mistyped `password = 731953117` would print the password: a value
+    is shown only when it is a plain scalar under a key that is not a secret.
+    """
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = ".".join(str(part) for part in error["loc"])
+        value = error.get("input")
+        last = str(error["loc"][-1]) if error["loc"] else ""
+        shown = ""
+        if isinstance(value, str | int | float | bool) and not last.lower().endswith(_SECRET_SUFFIXES):
+            shown = f" (got {value!r})"
+        elif last.lower().endswith(_SECRET_SUFFIXES):
+            shown = " (the value is not shown: it is a secret)"
+        words = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+        problems.append(f"{loc or 'settings'}: {words}{shown}")
+    return "; ".join(problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from staff_feed_tui.core.types import DeliveryMethod
@@ -49,7 +50,7 @@ def parse_roster(text: str, *, region: str = "US") -> tuple[list[tuple[int, Staf
     rows: list[tuple[int, StaffInput]] = []
     errors: list[RowError] = []
     seen_emails: dict[str, int] = {}
-    for record in reader:
+    for record in _records(reader):
         line = reader.line_num
         if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
             continue
@@ -65,6 +66,20 @@ def parse_roster(text: str, *, region: str = "US") -> tuple[list[tuple[int, Staf
         seen_emails[key] = line
         rows.append((line, row))
     return rows, errors
+
+
+def _records(reader: csv.DictReader[str]) -> Iterator[dict[str, str | None]]:
+    """The reader's rows; a field over the csv module's size limit ends the file with a RosterError."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise RosterError(f"line {reader.reader.line_num}: a field is longer than {csv.field_size_limit():,} "
+                                  "characters, the most a roster field may hold; nothing was imported") from None
+            raise RosterError(f"line {reader.reader.line_num}: {exc}; nothing was imported") from None
 
 
 def _parse_row(record: dict[str, str | None], region: str) -> StaffInput:

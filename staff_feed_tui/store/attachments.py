@@ -12,6 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from staff_feed_tui.store.db import DiskFull, is_disk_full
+
 CHUNK = 1024 * 1024
 
 
@@ -47,9 +49,12 @@ class AttachmentStore:
             else:
                 os.chmod(tmp_name, 0o600)
                 os.replace(tmp_name, target)
-        except BaseException:
+        except BaseException as exc:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
+            if is_disk_full(exc):
+                raise DiskFull(f"the attachments {self.root}",
+                               f"{source.name} could not be stored, so nothing was saved") from None
             raise
         return StoredFile(sha256=sha, size=size, relative_path=relative)
 
@@ -58,8 +63,13 @@ class AttachmentStore:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+            except OSError as exc:
+                if is_disk_full(exc):
+                    raise DiskFull(f"the attachments {self.root}", "the file was not stored") from None
+                raise
             return self.put(Path(tmp_name))
         finally:
             os.unlink(tmp_name)

@@ -24,6 +24,52 @@ class DatabaseBusy(RuntimeError):
     """Another process held the database for longer than the busy timeout."""
 
 
+class DiskFull(RuntimeError):
+    """The disk holding the database or the attachments has no room: the write was rolled back, nothing saved."""
+
+    def __init__(self, where: object, what: str = "nothing was saved") -> None:
+        super().__init__(f"the disk holding {where} is full; {what} (free some space and try again)")
+        self.where = where
+
+
+class DatabaseUrlError(ValueError):
+    """`database.url` names no database staff-feed can open, in words."""
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed: a password in it is masked."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@", 1)[-1] if "@" in url else url
+
+
+def check_database_url(url: str) -> None:
+    """Raise DatabaseUrlError with one sentence unless `url` is a SQLite URL (the one engine supported so far)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise DatabaseUrlError(
+            f"database.url {shown_url(url)!r} is not a database URL: give sqlite:////path/to/staff_feed.db"
+        ) from None
+    if backend in ("postgresql", "postgres"):
+        raise DatabaseUrlError(
+            f"database.url {shown_url(url)!r} names PostgreSQL, which is not supported yet: use a "
+            "sqlite:////path/to/staff_feed.db URL for now"
+        )
+    if backend != "sqlite":
+        raise DatabaseUrlError(
+            f"database.url {shown_url(url)!r} names {backend}, which staff-feed does not support: use a "
+            "sqlite:////path/to/staff_feed.db URL"
+        )
+
+
 def sqlite_path(url: str) -> Path | None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and ":memory:" not in url:
@@ -33,6 +79,7 @@ def sqlite_path(url: str) -> Path | None:
 
 def make_engine(url: str, *, busy_timeout_ms: int | None = None) -> Engine:
     """Create the engine. Nothing here touches the file until the first connection."""
+    check_database_url(url)
     if busy_timeout_ms is None:
         busy_timeout_ms = BUSY_TIMEOUT_MS
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
@@ -65,8 +112,9 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
-def _busy_said() -> Iterator[None]:
-    """The write lock held by another process past the busy timeout becomes DatabaseBusy, in words."""
+def _busy_said(engine: Engine) -> Iterator[None]:
+    """The write lock held by another process past the busy timeout becomes DatabaseBusy, and a full disk
+    DiskFull, each in words."""
     try:
         yield
     except OperationalError as exc:
@@ -75,17 +123,29 @@ def _busy_said() -> Iterator[None]:
                 "the database is busy: another process has held it for more than "
                 f"{BUSY_TIMEOUT_MS // 1000} s; nothing was saved, try again"
             ) from exc
+        if is_disk_full(exc):
+            raise DiskFull(f"the database {engine.url.database}") from exc
         raise
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full", or an OSError of no space left (ENOSPC) or quota (EDQUOT)."""
+    import errno
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(exc, OperationalError) and "disk is full" in str(exc.orig)
 
 
 @contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
     """A session whose transaction starts with BEGIN IMMEDIATE and commits on success.
 
-    Raises DatabaseBusy when another process holds the write lock past the busy timeout.
+    Raises DatabaseBusy when another process holds the write lock past the busy timeout, DiskFull when the disk
+    has no room for the transaction.
     """
     immediate = engine.execution_options(sqlite_immediate=True)
-    with _busy_said(), Session(immediate, expire_on_commit=False) as session:
+    with _busy_said(engine), Session(immediate, expire_on_commit=False) as session:
         yield session
         session.commit()
 
@@ -93,7 +153,7 @@ def write_session(engine: Engine) -> Iterator[Session]:
 @contextmanager
 def write_connection(engine: Engine) -> Iterator[Connection]:
     """write_session without the ORM, for statements run at the driver level on a hot path (the outbox)."""
-    with _busy_said(), engine.execution_options(sqlite_immediate=True).begin() as conn:
+    with _busy_said(engine), engine.execution_options(sqlite_immediate=True).begin() as conn:
         yield conn
 
 
