@@ -126,12 +126,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def _account() -> str:
+    from staff_feed_tui.services.context import current_user
+
+    return current_user()
+
+
 def _failure_sentence(exc: Exception) -> str | None:
     """Failures that any command can meet (a full disk, a busy database) in words; None for a real bug."""
     from staff_feed_tui.store.db import DatabaseBusy, DiskFull, is_disk_full
 
     if isinstance(exc, DiskFull | DatabaseBusy):
         return str(exc)
+    if isinstance(exc, PermissionError) and exc.filename:
+        return (f"this account ({_account()}) has no permission for {exc.filename}: the data dir must be shared with "
+                "every dispatcher's account (shared_group, see 'Dispatchers over SSH' in the README)")
     if is_disk_full(exc):
         where = exc.filename if isinstance(exc, OSError) and exc.filename else "the data dir"
         return str(DiskFull(where, "what was being written was not saved"))

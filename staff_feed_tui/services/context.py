@@ -58,9 +58,11 @@ def open_services(settings: Settings, *, dispatcher: str | None = None, migrate:
         ensure_schema(engine)
     if path is not None:
         secure_database_file(path, settings.shared_group)
+    attachments = AttachmentStore(settings.attachments_dir, shared_group=settings.shared_group)
+    attachments.share()
     return Services(
         settings=settings,
         engine=engine,
-        attachments=AttachmentStore(settings.attachments_dir),
+        attachments=attachments,
         dispatcher=(dispatcher or current_user()).strip() or current_user(),
     )

@@ -161,7 +161,7 @@ def prepare_data_dir(data_dir: Path, shared_group: str | None = None) -> None:
     """Create the data dir with mode 0700, or 0770 and the group set when several OS accounts share it."""
     mode = 0o770 if shared_group else 0o700
     data_dir.mkdir(parents=True, exist_ok=True, mode=mode)
-    _own(data_dir, mode, shared_group)
+    set_access(data_dir, mode, shared_group)
 
 
 def secure_database_file(path: Path, shared_group: str | None = None) -> None:
@@ -170,7 +170,7 @@ def secure_database_file(path: Path, shared_group: str | None = None) -> None:
     for suffix in ("", "-wal", "-shm"):
         candidate = path.with_name(path.name + suffix)
         if candidate.exists():
-            _own(candidate, mode, shared_group)
+            set_access(candidate, mode, shared_group)
 
 
 def touch_database_file(path: Path, shared_group: str | None = None) -> None:
@@ -182,7 +182,9 @@ def touch_database_file(path: Path, shared_group: str | None = None) -> None:
     secure_database_file(path, shared_group)
 
 
-def _own(path: Path, mode: int, group: str | None) -> None:
+def set_access(path: Path, mode: int, group: str | None) -> None:
+    """Give `path` its mode, and with a shared group that group (and setgid on a directory, so that new files
+    inherit the group). Not being the owner is left alone: the operator or the owner set it up already."""
     if group:
         import grp
 
