@@ -1,4 +1,4 @@
-"""The `staff-feed` command: wires config -> store -> delivery -> tui.
+"""The `staff-feed` command: wires config -> services -> delivery, gateway -> tui.
 
 Imports stay inside the functions so `staff-feed --help` and the TUI's first paint do not wait for SQLModel or the
 senders' libraries. Every failure a person can cause ends in one sentence on stderr and a non-zero exit.
@@ -177,8 +177,7 @@ def _dispatcher_name(name: str) -> str:
 
 
 def _services(args: argparse.Namespace) -> Any:
-    from staff_feed_tui.services.context import open_services
-    from staff_feed_tui.store.db import DatabaseBusy
+    from staff_feed_tui.services.context import DatabaseBusy, open_services
 
     if args.as_name is not None:
         _dispatcher_name(args.as_name)
@@ -236,11 +235,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _staff(args: argparse.Namespace) -> int:
-    from staff_feed_tui.store.staff import import_staff, list_staff
+    from staff_feed_tui.services.staff import import_staff, list_staff
 
     if args.staff_command == "list":
         services = _services(args)
-        staff = list_staff(services.engine)
+        staff = list_staff(services)
         if args.json:
             print(safe_json([_staff_json(s) for s in staff], indent=2))
         else:
@@ -272,7 +271,7 @@ def _staff(args: argparse.Namespace) -> int:
             f"{len(errors)} invalid row(s) in {args.file}; nothing was imported (fix them, or use --skip-invalid)"
         )
     services = _services(args)
-    result = import_staff(services.engine, [row for _, row in rows])
+    result = import_staff(services, [row for _, row in rows])
     skipped = f", skipped {len(errors)} invalid row(s)" if errors else ""
     cleaned = f", {result.cleaned} name(s) had control characters, now spaces" if result.cleaned else ""
     print(f"imported {result.added + result.updated} staff ({result.added} new, {result.updated} updated){skipped}"
@@ -293,10 +292,10 @@ def _staff_json(s: Any) -> dict[str, Any]:
 
 
 def _find(services: Any, ref: str) -> Any:
-    from staff_feed_tui.store.staff import StaffNotFound, find_staff
+    from staff_feed_tui.services.staff import StaffNotFound, find_staff
 
     try:
-        return find_staff(services.engine, ref)
+        return find_staff(services, ref)
     except StaffNotFound as exc:
         raise CommandError(str(exc)) from None
 
@@ -304,8 +303,8 @@ def _find(services: Any, ref: str) -> Any:
 def _send(args: argparse.Namespace) -> int:
     from staff_feed_tui.core.draft import DraftError
     from staff_feed_tui.core.types import DeliveryMethod
-    from staff_feed_tui.services import queue_outgoing
-    from staff_feed_tui.store.db import DatabaseBusy
+    from staff_feed_tui.services.context import DatabaseBusy
+    from staff_feed_tui.services.outgoing import queue_outgoing
 
     services = _services(args)
     staff = _find(services, args.staff)
@@ -320,12 +319,12 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _feed(args: argparse.Namespace) -> int:
-    from staff_feed_tui.store.feed import iter_feed
+    from staff_feed_tui.services.feeds import iter_feed
 
     only = _feed_filter(args)
     services = _services(args)
     staff = _find(services, args.staff)
-    out = [message_json(m) for m in iter_feed(services.engine, staff.id, only=only, deleted_only=args.deleted)]
+    out = [message_json(m) for m in iter_feed(services, staff.id, only=only, deleted_only=args.deleted)]
     print(safe_json(out, indent=2))
     return 0
 

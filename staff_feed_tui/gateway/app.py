@@ -23,10 +23,8 @@ from staff_feed_tui.config import Settings
 from staff_feed_tui.core.media_token import InvalidMediaToken, read_media_token
 from staff_feed_tui.core.sms_errors import describe
 from staff_feed_tui.core.validation import InvalidContact, normalize_phone
-from staff_feed_tui.store.attachments import AttachmentStore
-from staff_feed_tui.store.db import DatabaseBusy, read_session
-from staff_feed_tui.store.inbound import StoredMedia, apply_status, is_known_sid, receive_sms
-from staff_feed_tui.store.models import Attachment
+from staff_feed_tui.services.context import AttachmentStore, DatabaseBusy
+from staff_feed_tui.services.inbound import StoredMedia, apply_status, is_known_sid, media_file, receive_sms
 
 log = logging.getLogger(__name__)
 
@@ -116,17 +114,11 @@ class Gateway:
             attachment_id = read_media_token(self._media_secret, request.match_info["token"], time.time())
         except InvalidMediaToken as exc:
             raise web.HTTPForbidden(text=str(exc)) from None
-        row = await asyncio.to_thread(self._attachment, attachment_id)
-        if row is None:
+        found = await asyncio.to_thread(media_file, self.engine, self.attachments, attachment_id)
+        if found is None:
             raise web.HTTPNotFound(text="no such file")
-        path = self.attachments.path_of(row.stored_path)
-        if not path.is_file():
-            raise web.HTTPNotFound(text="no such file")
-        return web.FileResponse(path, headers={"Content-Type": row.mime_type, "Cache-Control": "private, max-age=60"})
-
-    def _attachment(self, attachment_id: int) -> Attachment | None:
-        with read_session(self.engine) as session:
-            return session.get(Attachment, attachment_id)
+        return web.FileResponse(found.path, headers={"Content-Type": found.mime_type,
+                                                     "Cache-Control": "private, max-age=60"})
 
     async def health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from staff_feed_tui.config import Settings
 from staff_feed_tui.store.attachments import AttachmentStore
 from staff_feed_tui.store.db import (
+    DatabaseBusy,
     make_engine,
     prepare_data_dir,
     secure_database_file,
@@ -23,6 +24,8 @@ from staff_feed_tui.store.db import (
     touch_database_file,
 )
 from staff_feed_tui.store.migrations import ensure_schema
+
+__all__ = ["AttachmentStore", "DatabaseBusy", "Services", "current_user", "open_services"]
 
 
 @dataclass

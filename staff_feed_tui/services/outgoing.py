@@ -1,5 +1,6 @@
-"""Outgoing messages: every check on a draft in one place, and queueing it (the one path that the composer and
-`staff-feed send` share). Sending itself is the delivery worker's; this only writes the message to the outbox."""
+"""Outgoing messages: every check on a draft in one place, queueing it (the one path that the composer and
+`staff-feed send` share), and the drafts a dispatcher keeps per staff member. Sending itself is the delivery
+worker's; this only writes the message and its deliveries to the outbox."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from staff_feed_tui.core.draft import (
 from staff_feed_tui.core.texting import sms_unavailable_reason
 from staff_feed_tui.core.types import Channel, DeliveryMethod, StaffView
 from staff_feed_tui.services.context import Services
+from staff_feed_tui.store import drafts
+from staff_feed_tui.store.drafts import DraftView
 from staff_feed_tui.store.feed import queue_message
+
+__all__ = ["DraftView", "MmsLimitError", "check_outgoing", "load_drafts", "queue_outgoing", "save_draft"]
 
 
 def queue_outgoing(
@@ -88,3 +93,15 @@ def check_outgoing(
         if problems and not files_by_email:
             raise MmsLimitError(problems)
     return files
+
+
+def save_draft(
+    services: Services, staff_id: int, body: str, attachments: Sequence[str] = (), method: str | None = None
+) -> None:
+    """Keep this dispatcher's draft to a staff member (an empty one is removed), so it survives a restart."""
+    drafts.save_draft(services.engine, services.dispatcher, staff_id, body, attachments, method)
+
+
+def load_drafts(services: Services) -> dict[int, DraftView]:
+    """This dispatcher's saved drafts, by staff id."""
+    return drafts.load_drafts(services.engine, services.dispatcher)

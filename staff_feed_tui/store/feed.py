@@ -294,6 +294,13 @@ def get_messages(engine: Engine, ids: Sequence[int]) -> list[MessageView]:
         return load_messages(session, rows)
 
 
+def stored_attachment(engine: Engine, attachment_id: int) -> tuple[str, str] | None:
+    """Where an attachment's file is in the attachment store, and its type: (stored path, MIME type)."""
+    with read_session(engine) as session:
+        row = session.get(Attachment, attachment_id)
+        return (row.stored_path, row.mime_type) if row is not None else None
+
+
 def search_feed(
     engine: Engine, staff_id: int, text: str, *, only: FeedFilter | None = None, limit: int = 2000
 ) -> list[FeedKey]:

@@ -17,7 +17,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from staff_feed_tui.core.keywords import opt_keyword
 from staff_feed_tui.core.types import DeliveryStatus, Direction, can_move
 from staff_feed_tui.store.db import read_session, write_session
 from staff_feed_tui.store.feed import dispatcher_id
@@ -44,7 +43,7 @@ class Received:
     outcome: Outcome
     staff_id: int | None = None
     message_id: int | None = None
-    opted_out: bool | None = None  # True/False when the text changed the staff member's SMS state
+    opted_out: bool | None = None  # True/False when the text changed the staff member's SMS opt-out state
 
 
 def is_known_sid(engine: Engine, sid: str) -> bool:
@@ -81,8 +80,13 @@ def receive_sms(
     media: Sequence[StoredMedia] = (),
     note: str | None = None,
     now: datetime | None = None,
+    sms_opt_out: bool | None = None,
 ) -> Received:
-    """Store an inbound text in its staff member's feed, or in triage when no staff member has the number."""
+    """Store an inbound text in its staff member's feed, or in triage when no staff member has the number.
+
+    `sms_opt_out` (True or False, decided by the caller's policy: `services.inbound`) sets the staff member's SMS
+    opt-out state in the same transaction, when the text lands in a feed.
+    """
     now = now or utcnow()
     try:
         with write_session(engine) as session:
@@ -111,13 +115,12 @@ def receive_sms(
             session.flush()
             assert message.id is not None
             _add_attachments(session, message.id, media)
-            opted = opt_keyword(body)
             changed = None
-            if opted is not None and opted != staff.sms_opted_out:
-                staff.sms_opted_out = opted
-                staff.sms_opted_out_at = now if opted else None
+            if sms_opt_out is not None and sms_opt_out != staff.sms_opted_out:
+                staff.sms_opted_out = sms_opt_out
+                staff.sms_opted_out_at = now if sms_opt_out else None
                 session.add(staff)
-                changed = opted
+                changed = sms_opt_out
             return Received(Outcome.STORED, staff.id, message.id, changed)
     except IntegrityError:
         # Another process stored the same MessageSid between our check and our insert.

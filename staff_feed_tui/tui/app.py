@@ -21,7 +21,7 @@ from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
-from staff_feed_tui.store.changes import ChangeSource, SqliteChangeFeed
+from staff_feed_tui.services.changes import ChangeSource, open_change_feed
 from staff_feed_tui.tui.messages import FeedsChanged
 from staff_feed_tui.tui.screens.help import HelpScreen
 
@@ -66,7 +66,7 @@ class StaffFeedApp(App[int]):
         """With `services`, start at once. Without, show `boot_names` (read with the standard library) while
         `opener` loads the settings and opens the database in a thread; keys typed meanwhile are kept."""
         super().__init__()
-        self.services: Services = services  # type: ignore[assignment]  # set by `_opened` when booting
+        self._services = services  # None while booting: set by `_opened`
         self.clock = clock
         self._embedded_worker_choice = embedded_worker
         self.embedded_worker = (
@@ -89,6 +89,19 @@ class StaffFeedApp(App[int]):
         self.delivery_paused: str | None = None  # the paused channels in words, for the top bar
         self._worker_elsewhere = False  # another worker (a service, another app's) is alive
 
+    @property
+    def services(self) -> Services:
+        """The opened services, for every screen and widget (they declare `app: StaffFeedApp` to see this type).
+        Asked for before they are open (only a bug can), it raises rather than hand out None."""
+        if self._services is None:
+            raise RuntimeError("the services are not open yet")
+        return self._services
+
+    @property
+    def opened(self) -> bool:
+        """Whether the services are open (at once, or once the booting app has opened them)."""
+        return self._services is not None
+
     # ---- keys in arrival order --------------------------------------------------------------------------------
     # Textual hands a key to the widget focused when it arrives. Over a slow link several keys arrive in one read
     # ("Enter Tab x"), and a key that moves focus has not been handled yet when the next one is handed out, so
@@ -97,7 +110,7 @@ class StaffFeedApp(App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
-            if self.services is None and event.key != "ctrl+q":
+            if not self.opened and event.key != "ctrl+q":
                 self._keys_waiting.append(event)  # still starting: kept for the staff list once it is there
                 return
             if self._keys_waiting or self._key_busy():
@@ -159,7 +172,7 @@ class StaffFeedApp(App[int]):
             self._wake_later()
 
     def on_mount(self) -> None:
-        if self.services is None:
+        if not self.opened:
             from staff_feed_tui.tui.screens.boot import BootScreen
 
             self.push_screen(BootScreen(self._boot_names or []))
@@ -171,9 +184,8 @@ class StaffFeedApp(App[int]):
         from staff_feed_tui.tui.screens.main import MainScreen
 
         # The change feed starts before the first query, so no write can fall between a load and the first poll.
-        path = self.services.db_path
-        if path is not None:
-            self._changes = SqliteChangeFeed(path)
+        self._changes = open_change_feed(self.services)
+        if self._changes is not None:
             self.set_timer(CHANGE_POLL_S, self._look_for_changes)
         if self.screen_stack and type(self.screen).__name__ == "BootScreen":
             self.switch_screen(MainScreen())
@@ -203,7 +215,7 @@ class StaffFeedApp(App[int]):
         self.call_from_thread(self._opened, services)
 
     def _opened(self, services: Services) -> None:
-        self.services = services
+        self._services = services
         choice = self._embedded_worker_choice
         self.embedded_worker = services.settings.delivery.embedded_worker if choice is None else choice
         self._start()
@@ -315,7 +327,7 @@ class StaffFeedApp(App[int]):
         self.exit()
 
     def action_help(self) -> None:
-        if isinstance(self.screen, HelpScreen) or self.services is None:
+        if isinstance(self.screen, HelpScreen) or not self.opened:
             return
         from staff_feed_tui.tui.screens.main import MainScreen
         from staff_feed_tui.tui.widgets.composer import Composer

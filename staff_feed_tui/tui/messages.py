@@ -10,7 +10,7 @@ from textual.message import Message
 
 from staff_feed_tui.core.draft import AttachmentFile
 from staff_feed_tui.core.types import DeliveryMethod, MessageView, StaffView
-from staff_feed_tui.store.changes import ChangedFeed
+from staff_feed_tui.services.changes import ChangedFeed
 
 
 @dataclass

@@ -26,29 +26,28 @@ from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.segments import MAX_SMS_CHARS, WARN_SEGMENTS, count_segments
 from staff_feed_tui.core.texting import sms_unavailable_reason
 from staff_feed_tui.core.types import Channel, DeliveryMethod, DeliveryStatus, Direction, StaffView
-from staff_feed_tui.services.outgoing import MmsLimitError, queue_outgoing
-from staff_feed_tui.store.changes import EVERYTHING
-from staff_feed_tui.store.db import DatabaseBusy
-from staff_feed_tui.store.drafts import DraftView, load_drafts, save_draft
-from staff_feed_tui.store.feed import (
+from staff_feed_tui.services.changes import EVERYTHING
+from staff_feed_tui.services.context import DatabaseBusy
+from staff_feed_tui.services.feeds import (
+    cancel_deliveries,
     dispatcher_names,
     feed_around,
     feed_page,
     get_messages,
-    remove_message,
-    restore_message,
-    search_feed,
-)
-from staff_feed_tui.store.inbound import list_triage
-from staff_feed_tui.store.reads import (
     last_read_id,
     mark_read,
     mark_unread_from,
     newest_message_id,
+    remove_message,
+    restore_message,
+    retry_deliveries,
+    search_feed,
     unread_counts,
     unread_counts_for,
 )
-from staff_feed_tui.store.staff import list_staff, staff_activity
+from staff_feed_tui.services.inbound import list_triage
+from staff_feed_tui.services.outgoing import DraftView, MmsLimitError, load_drafts, queue_outgoing, save_draft
+from staff_feed_tui.services.staff import list_staff, staff_activity
 from staff_feed_tui.tui.editor import edit_in_editor
 from staff_feed_tui.tui.messages import (
     ActivityLoaded,
@@ -103,7 +102,9 @@ class FindInput(QuickInput):
         if event.key in ("escape", "down", "enter"):
             event.stop()
             event.prevent_default()
-            self.screen.leave_find(clear=event.key == "escape")  # type: ignore[attr-defined]
+            screen = self.screen
+            assert isinstance(screen, MainScreen)
+            screen.leave_find(clear=event.key == "escape")
 
 
 class SearchInput(QuickInput):
@@ -113,7 +114,9 @@ class SearchInput(QuickInput):
         if event.key in ("enter", "escape"):
             event.stop()
             event.prevent_default()
-            self.screen.search_done(self.value if event.key == "enter" else None)  # type: ignore[attr-defined]
+            screen = self.screen
+            assert isinstance(screen, MainScreen)
+            screen.search_done(self.value if event.key == "enter" else None)
 
 
 class MainScreen(Screen[None]):
@@ -231,17 +234,17 @@ class MainScreen(Screen[None]):
     def load_staff(self, initial: bool = False) -> None:
         services = self.app.services
         if initial:
-            self._newest_seen = newest_message_id(services.engine)
-        staff = list_staff(services.engine)
+            self._newest_seen = newest_message_id(services)
+        staff = list_staff(services)
         if initial:
             # Names first: the counts and the activity order follow a moment later (at 1M messages they take
             # 0.1-0.5 s, and a dispatcher should see the staff list before that).
             self.post_message(StaffLoaded(staff, {}))
-            self.post_message(DraftsLoaded(self._restore_drafts(load_drafts(services.engine, services.dispatcher))))
-            self.post_message(UnreadCounted(unread_counts(services.engine, services.dispatcher)))
-            self.post_message(ActivityLoaded(staff_activity(services.engine)))
+            self.post_message(DraftsLoaded(self._restore_drafts(load_drafts(services))))
+            self.post_message(UnreadCounted(unread_counts(services)))
+            self.post_message(ActivityLoaded(staff_activity(services)))
             return
-        self.post_message(StaffLoaded(staff, unread_counts(services.engine, services.dispatcher)))
+        self.post_message(StaffLoaded(staff, unread_counts(services)))
 
     @on(ActivityLoaded)
     def _activity_loaded(self, event: ActivityLoaded) -> None:
@@ -342,17 +345,15 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="drafts")
     def save_draft(self, staff_id: int, draft: DraftState) -> None:
-        services = self.app.services
-        save_draft(services.engine, services.dispatcher, staff_id, draft.body, [str(f.path) for f in draft.files],
+        save_draft(self.app.services, staff_id, draft.body, [str(f.path) for f in draft.files],
                    draft.method.value if draft.method else None)
 
     def save_open_draft_now(self) -> None:
         """On the way out: the open draft is written before the app exits."""
         if self._staff is not None:
             draft = self._current_draft()
-            services = self.app.services
-            save_draft(services.engine, services.dispatcher, self._staff.id, draft.body,
-                       [str(f.path) for f in draft.files], draft.method.value)
+            save_draft(self.app.services, self._staff.id, draft.body, [str(f.path) for f in draft.files],
+                       draft.method.value)
 
     def _show_staff(self, staff: StaffView, keep_method: bool = False) -> None:
         parts = [safe_line(staff.name), staff.email]
@@ -428,8 +429,8 @@ class MainScreen(Screen[None]):
     ) -> FeedLoaded:
         """The newest page (or, for Home, the oldest), and where this dispatcher's unread messages start."""
         services = self.app.services
-        unread_after = last_read_id(services.engine, services.dispatcher, staff.id) if reset else None
-        messages = feed_page(services.engine, staff.id, limit=FIRST_PAGE, oldest=oldest, only=only)
+        unread_after = last_read_id(services, staff.id) if reset else None
+        messages = feed_page(services, staff.id, limit=FIRST_PAGE, oldest=oldest, only=only)
         full = len(messages) == FIRST_PAGE
         return FeedLoaded(staff, messages, reset, at_oldest=not full or oldest, at_newest=not (oldest and full),
                           unread_after=unread_after, top=oldest, token=token)
@@ -501,13 +502,13 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="feed-page")
     def load_page(self, staff: StaffView, older: bool, key: tuple[datetime, int], window: int | None = None) -> None:
-        engine = self.app.services.engine
+        services = self.app.services
         filters = self._filter_values
         only = self._only()
         if older:
-            messages = feed_page(engine, staff.id, before=key, limit=FEED_PAGE, only=only)
+            messages = feed_page(services, staff.id, before=key, limit=FEED_PAGE, only=only)
         else:
-            messages = feed_page(engine, staff.id, after=key, limit=FEED_PAGE, only=only)
+            messages = feed_page(services, staff.id, after=key, limit=FEED_PAGE, only=only)
         self.post_message(FeedPageLoaded(staff, messages, older, len(messages) < FEED_PAGE, filters, window))
 
     @on(FeedView.PageWanted)
@@ -528,7 +529,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="feed-changes")
     def refresh_messages(self, staff_id: int, message_ids: list[int]) -> None:
-        self.post_message(FeedMessagesChanged(staff_id, get_messages(self.app.services.engine, message_ids)))
+        self.post_message(FeedMessagesChanged(staff_id, get_messages(self.app.services, message_ids)))
 
     @on(FeedMessagesChanged)
     def _messages_changed(self, event: FeedMessagesChanged) -> None:
@@ -561,8 +562,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="reads")
     def mark_read(self, staff_id: int, up_to: int) -> None:
-        services = self.app.services
-        mark_read(services.engine, services.dispatcher, staff_id, up_to)
+        mark_read(self.app.services, staff_id, up_to)
 
     def _open_feed_read(self, unread: dict[int, int]) -> dict[int, int]:
         """The feed on screen is being read: its count stays at zero (unless marked unread with `M`)."""
@@ -597,12 +597,12 @@ class MainScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="inbound")
     def check_inbound(self, message_ids: list[int]) -> None:
         services = self.app.services
-        arrived = [m for m in get_messages(services.engine, message_ids) if m.direction is Direction.IN]
+        arrived = [m for m in get_messages(services, message_ids) if m.direction is Direction.IN]
         self._newest_seen = max([self._newest_seen, *message_ids])
         if arrived:
             self.post_message(InboundArrived(arrived))
             staff_ids = sorted({m.staff_id for m in arrived})
-            self.post_message(UnreadCounted(unread_counts_for(services.engine, services.dispatcher, staff_ids)))
+            self.post_message(UnreadCounted(unread_counts_for(services, staff_ids)))
 
     @on(InboundArrived)
     def _inbound_arrived(self, event: InboundArrived) -> None:
@@ -624,7 +624,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="triage")
     def count_triage(self) -> None:
-        self.post_message(TriageCounted(len(list_triage(self.app.services.engine))))
+        self.post_message(TriageCounted(len(list_triage(self.app.services))))
 
     @on(TriageCounted)
     def _triage_counted(self, event: TriageCounted) -> None:
@@ -790,9 +790,8 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="remove")
     def remove(self, message_id: int) -> None:
-        services = self.app.services
         try:
-            gone = remove_message(services.engine, message_id, services.dispatcher)
+            gone = remove_message(self.app.services, message_id)
         except (LookupError, DatabaseBusy) as exc:
             self.app.call_from_thread(self.notify, f"Not removed: {exc}", severity="warning", timeout=6)
             return
@@ -811,9 +810,8 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="remove")
     def restore(self, message_id: int) -> None:
-        services = self.app.services
         try:
-            restore_message(services.engine, message_id, services.dispatcher)
+            restore_message(self.app.services, message_id)
         except (LookupError, DatabaseBusy) as exc:
             self.app.call_from_thread(self.notify, f"Not restored: {exc}", severity="warning", timeout=6)
             return
@@ -830,8 +828,8 @@ class MainScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="reads")
     def mark_unread(self, staff_id: int, message_id: int) -> None:
         services = self.app.services
-        mark_unread_from(services.engine, services.dispatcher, staff_id, message_id)
-        self.post_message(UnreadCounted(unread_counts_for(services.engine, services.dispatcher, [staff_id])))
+        mark_unread_from(services, staff_id, message_id)
+        self.post_message(UnreadCounted(unread_counts_for(services, [staff_id])))
 
     @on(FeedView.RetryRequested)
     def _retry_requested(self, event: FeedView.RetryRequested) -> None:
@@ -851,21 +849,13 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="deliveries")
     def change_deliveries(self, delivery_ids: list[int], how: str) -> None:
-        from staff_feed_tui.store.outbox import DeliveryStateError, cancel_delivery, retry_delivery
-
-        change = retry_delivery if how == "retry" else cancel_delivery
-        done = 0
-        problems = []
-        for delivery_id in delivery_ids:
-            try:
-                change(self.app.services.engine, delivery_id)
-                done += 1
-            except (DeliveryStateError, DatabaseBusy) as exc:
-                problems.append(str(exc))
+        change = retry_deliveries if how == "retry" else cancel_deliveries
+        result = change(self.app.services, delivery_ids)
         words = {"retry": "queued again", "cancel": "cancelled"}[how]
+        done = result.done
         if done:
             self.app.call_from_thread(self.notify, f"{done} deliver{'y' if done == 1 else 'ies'} {words}.", timeout=3)
-        for problem in problems:
+        for problem in result.problems:
             self.app.call_from_thread(self.notify, f"Not done: {problem}", severity="warning", timeout=6)
 
     @on(Composer.Left)
@@ -939,7 +929,7 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="authors")
     def load_authors(self) -> None:
         """The dispatchers' names, for the drawer's author field to complete from."""
-        names = dispatcher_names(self.app.services.engine)
+        names = dispatcher_names(self.app.services)
         self.app.call_from_thread(self.query_one(FilterDrawer).set_authors, names)
 
     @on(Button.Pressed, "#filters")
@@ -1016,7 +1006,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search")
     def search_feed(self, staff: StaffView, text: str) -> None:
-        hits = search_feed(self.app.services.engine, staff.id, text, only=self._only())
+        hits = search_feed(self.app.services, staff.id, text, only=self._only())
         if get_current_worker().is_cancelled:
             return  # a newer load (another filter, staff member or jump) replaced this one: its answer is stale
         self.post_message(SearchHits(staff.id, text, hits))
@@ -1074,7 +1064,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
     def _load_around(self, staff: StaffView, message_id: int) -> None:
-        window, at_oldest, at_newest = feed_around(self.app.services.engine, staff.id, message_id,
+        window, at_oldest, at_newest = feed_around(self.app.services, staff.id, message_id,
                                                    limit=FEED_PAGE // 2, only=self._only())
         if get_current_worker().is_cancelled:
             return  # a newer load (another filter, staff member or jump) replaced this one: its answer is stale

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
@@ -19,9 +20,11 @@ from staff_feed_tui.core.fts import fts_words
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.timefmt import format_when
 from staff_feed_tui.core.types import Direction, MessageView
-from staff_feed_tui.store.feed import search_all
-from staff_feed_tui.store.staff import list_staff
+from staff_feed_tui.services.feeds import search_all_staff
 from staff_feed_tui.tui.widgets.inputs import QuickInput
+
+if TYPE_CHECKING:
+    from staff_feed_tui.tui.app import StaffFeedApp
 
 LIMIT = 200
 
@@ -42,6 +45,8 @@ class AllSearchInput(QuickInput):
 
 
 class SearchAllScreen(ModalScreen[tuple[int, int, str] | None]):
+    app: StaffFeedApp  # its services and clock, typed
+
     BINDINGS = [Binding("escape", "close", "Close")]
     DEFAULT_CSS = """
     SearchAllScreen { align: center middle; }
@@ -89,9 +94,7 @@ class SearchAllScreen(ModalScreen[tuple[int, int, str] | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def search(self, text: str) -> None:
-        engine = self.app.services.engine  # type: ignore[attr-defined]
-        hits = search_all(engine, text, limit=LIMIT)
-        names = {s.id: s.name for s in list_staff(engine, include_inactive=True)} if hits else {}
+        hits, names = search_all_staff(self.app.services, text, limit=LIMIT)
         self.post_message(self.Found(text, hits, names))
 
     @on(Found)
@@ -103,7 +106,7 @@ class SearchAllScreen(ModalScreen[tuple[int, int, str] | None]):
         groups: dict[int, list[MessageView]] = {}
         for m in event.hits:  # newest first: the staff member with the newest hit comes first
             groups.setdefault(m.staff_id, []).append(m)
-        now = self.app.clock()  # type: ignore[attr-defined]
+        now = self.app.clock()
         words = fts_words(event.text)
         for staff_id, messages in groups.items():
             name = safe_line(event.names.get(staff_id, f"staff #{staff_id}"))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,9 +19,12 @@ from textual.widgets.option_list import Option
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.timefmt import format_when
 from staff_feed_tui.core.types import StaffView
-from staff_feed_tui.store.db import DatabaseBusy
-from staff_feed_tui.store.inbound import TriageError, TriageView, assign_triage, dismiss_triage, list_triage
-from staff_feed_tui.store.staff import list_staff
+from staff_feed_tui.services.context import DatabaseBusy
+from staff_feed_tui.services.inbound import TriageError, TriageView, assign_triage, dismiss_triage, list_triage
+from staff_feed_tui.services.staff import list_staff
+
+if TYPE_CHECKING:
+    from staff_feed_tui.tui.app import StaffFeedApp
 
 
 class StaffPicker(ModalScreen[int | None]):
@@ -72,7 +76,7 @@ class StaffPicker(ModalScreen[int | None]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(int(event.option.id or 0))
 
-    def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
+    def on_key(self, event: events.Key) -> None:
         # Up/Down move in the list while typing in the filter.
         if event.key in ("up", "down"):
             choices = self.query_one(OptionList)
@@ -84,6 +88,8 @@ class StaffPicker(ModalScreen[int | None]):
 
 
 class TriageScreen(ModalScreen[None]):
+    app: StaffFeedApp  # its services, typed
+
     BINDINGS = [
         Binding("a,enter", "assign", "Assign to staff"),
         Binding("d", "dismiss_entry", "Dismiss"),
@@ -117,8 +123,8 @@ class TriageScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        engine = self.app.services.engine  # type: ignore[attr-defined]
-        self.post_message(self.Loaded(list_triage(engine), list_staff(engine)))
+        services = self.app.services
+        self.post_message(self.Loaded(list_triage(services), list_staff(services)))
 
     @on(Loaded)
     def _loaded(self, event: Loaded) -> None:
@@ -161,13 +167,13 @@ class TriageScreen(ModalScreen[None]):
 
     @work(thread=True, exit_on_error=False)
     def resolve(self, triage_id: int, staff_id: int | None) -> None:
-        services = self.app.services  # type: ignore[attr-defined]
+        services = self.app.services
         try:
             if staff_id is None:
-                dismiss_triage(services.engine, triage_id, services.dispatcher)
+                dismiss_triage(services, triage_id)
                 words = "Dismissed."
             else:
-                assign_triage(services.engine, triage_id, staff_id, services.dispatcher)
+                assign_triage(services, triage_id, staff_id)
                 name = next((s.name for s in self._staff if s.id == staff_id), "the staff member")
                 words = f"Added to {safe_line(name)}'s feed."
         except (TriageError, DatabaseBusy) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -18,8 +19,11 @@ from staff_feed_tui.core.draft import human_size
 from staff_feed_tui.core.safe_text import safe_line, safe_text
 from staff_feed_tui.core.timefmt import format_when
 from staff_feed_tui.core.types import MessageView, StaffView
-from staff_feed_tui.store.db import DatabaseBusy
-from staff_feed_tui.store.feed import iter_feed, restore_message
+from staff_feed_tui.services.context import DatabaseBusy
+from staff_feed_tui.services.feeds import removed_messages, restore_message
+
+if TYPE_CHECKING:
+    from staff_feed_tui.tui.app import StaffFeedApp
 
 
 class RemovedList(OptionList):
@@ -28,6 +32,8 @@ class RemovedList(OptionList):
 
 class HistoryPane(Vertical):
     """History → Conversations: what was removed from this staff member's feed, by whom and when; `r` restores."""
+
+    app: StaffFeedApp  # its services and clock, typed
 
     BINDINGS = [Binding("r", "restore", "Restore")]
     DEFAULT_CSS = """
@@ -70,10 +76,7 @@ class HistoryPane(Vertical):
         staff = self._staff
         if staff is None:
             return
-        engine = self.app.services.engine  # type: ignore[attr-defined]
-        removed = list(iter_feed(engine, staff.id, deleted_only=True))
-        removed.sort(key=lambda m: (m.deleted_at or m.created_at, m.id), reverse=True)
-        self.post_message(self.Loaded(staff.id, removed))
+        self.post_message(self.Loaded(staff.id, removed_messages(self.app.services, staff.id)))
 
     @on(Loaded)
     def _loaded(self, event: Loaded) -> None:
@@ -83,7 +86,7 @@ class HistoryPane(Vertical):
         entries = self.query_one(RemovedList)
         previous = entries.highlighted
         entries.clear_options()
-        now = self.app.clock()  # type: ignore[attr-defined]
+        now = self.app.clock()
         for m in event.removed:
             entries.add_option(Option(removed_entry(m, now)))
         if not event.removed:
@@ -108,9 +111,8 @@ class HistoryPane(Vertical):
 
     @work(thread=True, exit_on_error=False, group="history")
     def restore(self, message_id: int) -> None:
-        services = self.app.services  # type: ignore[attr-defined]
         try:
-            restore_message(services.engine, message_id, services.dispatcher)
+            restore_message(self.app.services, message_id)
         except (LookupError, DatabaseBusy) as exc:
             self.app.call_from_thread(self.notify, f"Not restored: {exc}", severity="warning", timeout=6)
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
@@ -20,11 +21,14 @@ from textual.widgets import Button, Input, Static
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.timefmt import format_when
 from staff_feed_tui.core.types import DeliveryMethod, StaffView
-from staff_feed_tui.core.validation import InvalidContact, ProfileEdit, ProfileProblem, check_profile
-from staff_feed_tui.store.db import DatabaseBusy
-from staff_feed_tui.store.staff import StaffNotFound, StaleProfile, get_staff, update_profile
+from staff_feed_tui.core.validation import InvalidContact, ProfileEdit, ProfileProblem
+from staff_feed_tui.services.context import DatabaseBusy
+from staff_feed_tui.services.staff import StaffNotFound, StaleProfile, check_profile_edit, get_staff, update_profile
 from staff_feed_tui.tui.widgets.choice import Choice, Tick
 from staff_feed_tui.tui.widgets.inputs import QuickInput
+
+if TYPE_CHECKING:
+    from staff_feed_tui.tui.app import StaffFeedApp
 
 METHODS = [(m.value, {"email": "Email", "sms": "SMS", "both": "Both"}[m.value]) for m in DeliveryMethod]
 
@@ -40,6 +44,8 @@ class ProfileInput(QuickInput):
 
 
 class ProfilePane(Vertical):
+    app: StaffFeedApp  # its services, typed
+
     BINDINGS = [
         Binding("ctrl+s", "save", "Save profile", priority=True),
         Binding("ctrl+z", "revert", "Revert", show=False),
@@ -180,10 +186,9 @@ class ProfilePane(Vertical):
         staff = self._staff
         if staff is None or self._saving:
             return
-        region = self.app.services.settings.company.default_region  # type: ignore[attr-defined]
         email, phone, texts, method = self._fields()
         try:
-            edit = check_profile(email, phone, texts, DeliveryMethod(method), region)
+            edit = check_profile_edit(self.app.services, email, phone, texts, DeliveryMethod(method))
         except ProfileProblem as exc:
             self._problem(f"Not saved: {exc}")
             self._focus_field(exc.field)
@@ -194,11 +199,11 @@ class ProfilePane(Vertical):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="profile")
     def _save(self, staff: StaffView, edit: ProfileEdit) -> None:
-        engine = self.app.services.engine  # type: ignore[attr-defined]
+        services = self.app.services
         try:
-            saved = update_profile(engine, staff.id, staff, edit)
+            saved = update_profile(services, staff.id, staff, edit)
         except StaleProfile as exc:
-            self.post_message(self._Result(None, f"Not saved: {exc}.", reloaded=get_staff(engine, staff.id)))
+            self.post_message(self._Result(None, f"Not saved: {exc}.", reloaded=get_staff(services, staff.id)))
         except InvalidContact as exc:
             self.post_message(self._Result(None, f"Not saved: {exc}", field="email"))
         except (StaffNotFound, DatabaseBusy) as exc:

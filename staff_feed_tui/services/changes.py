@@ -1,0 +1,24 @@
+"""The change feed as a front end sees it: which feeds changed since the last look, whoever wrote them (this app's
+worker, another dispatcher, the gateway).
+
+Light on purpose (the standard library and `store.changes` only): the app imports it before its first paint.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from staff_feed_tui.store.changes import EVERYTHING, ChangedFeed, ChangeSource, SqliteChangeFeed
+
+if TYPE_CHECKING:
+    from staff_feed_tui.services.context import Services
+
+__all__ = ["EVERYTHING", "ChangeSource", "ChangedFeed", "open_change_feed"]
+
+
+def open_change_feed(services: Services) -> ChangeSource | None:
+    """A change feed on the context's database, or None where there is none to poll (not a SQLite file).
+
+    Open it before the first query, so that no write can fall between a load and the first poll."""
+    path = services.db_path
+    return SqliteChangeFeed(path) if path is not None else None
