@@ -31,8 +31,9 @@ def test_filter_clear_remove_history_restore(tmp_path: Path) -> None:
         app.keys("Tab", "Tab", "Space")  # Has attachments
         app.wait_for(lambda s: "[x] Has attachments" in s and "2 Filters Applied" in s, "with attachments")
         app.keys("Tab", "Right", "Right")  # Direction: Received
-        screen = app.wait_for(lambda s: "3 Filters Applied" in s and "(•) Received" in s, "received")
-        assert ":filter -d 7d -a -r received" in screen
+        # The query line follows the radio a frame later: wait for both, or a frame between them is read.
+        app.wait_for(lambda s: "3 Filters Applied" in s and "(•) Received" in s
+                     and ":filter -d 7d -a -r received" in s, "received, and its query line")
         app.keys("Escape")
         screen = app.wait_for(lambda s: "Has attachments" not in s and "Lopez side gate" in s, "the matches")
         assert "lopez-gate.png" in screen
