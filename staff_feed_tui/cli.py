@@ -73,12 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--has-attachments", action="store_true")
     feed.add_argument("--direction", choices=["sent", "received", "out", "in"])
     feed.add_argument("--channel", choices=["email", "sms"])
-    feed.add_argument("--status", choices=["pending", "delivered", "failed"])
+    feed.add_argument("--status", choices=["pending", "delivered", "failed", "bounced"],
+                      help="failed includes bounced")
     feed.add_argument("--author", metavar="DISPATCHER")
     feed.add_argument("--text", metavar="WORDS", help='words or "a phrase", matched with full-text search')
     feed.add_argument("--deleted", action="store_true", help="only removed messages")
 
     command("gateway", "serve Twilio's webhooks (inbound texts, delivery receipts) and MMS media")
+    command("mail-in", "read replies and bounces ([inbound_email] transport: imap or lmtp) into the feeds")
 
     demo = command("demo-data", "build a large, realistic, reproducible database (for trials and benchmarks)")
     demo.add_argument("--staff", type=int, default=500, metavar="N")
@@ -229,6 +231,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _doctor(args)
     if command == "gateway":
         return _gateway(args)
+    if command == "mail-in":
+        return _mail_in(args)
     if command == "demo-data":
         return _demo_data(args)
     raise CommandError(f"unknown command {command}")
@@ -358,6 +362,7 @@ def message_json(m: Any) -> dict[str, Any]:
     return {
         "id": m.id,
         "direction": m.direction.value,
+        "channel": m.channel,
         "author": m.author,
         "body": m.body,
         "created_at": m.created_at.isoformat(),
@@ -455,9 +460,33 @@ def _doctor(args: argparse.Namespace) -> int:
     for check in checks:
         print(check.line(), flush=True)
     results = asyncio.run(run_checks(settings))
+    from staff_feed_tui.mail_in.service import check_mail_in
+
+    results.append(Check(*check_mail_in(settings.inbound_email)))
     for check in results:
         print(check.line(), flush=True)
     return 0 if all(c.ok for c in results) else EXIT_ERROR
+
+
+def _mail_in(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+
+    from staff_feed_tui.mail_in.service import MailInOff, run_mail_in
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    services = _services(args)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        run_mail_in(services, stop)
+    except MailInOff as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"mail-in could not start: {exc.strerror or exc}") from None
+    return 0
 
 
 def _demo_data(args: argparse.Namespace) -> int:

@@ -114,6 +114,40 @@ class DeliverySettings(BaseModel):
     batch_size: int = 100
 
 
+class InboundEmailSettings(BaseModel):
+    """Where replies and bounces come back from: off, an IMAP mailbox that catches `reply+…@`, or an LMTP server
+    that the local MTA hands that mail to (`staff-feed mail-in`)."""
+
+    transport: Literal["off", "imap", "lmtp"] = "off"
+    # IMAP: the server; LMTP: the address to listen on (LMTP has no authentication: keep it on loopback).
+    host: str = "127.0.0.1"
+    port: int | None = None
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    folder: str = "INBOX"
+    # Where a stored message is moved; unset: it is flagged \Seen and left in place.
+    processed_folder: str | None = None
+    # IMAP: how long one IDLE lasts before it is renewed, and the polling interval of a server without IDLE.
+    idle_s: float = 300.0
+    poll_s: float = 30.0
+    timeout_s: float = 30.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets(cls, data: Any) -> Any:
+        return _read_secret_files(data, ("password",))
+
+    @property
+    def effective_port(self) -> int:
+        if self.port:
+            return self.port
+        if self.transport == "lmtp":
+            return 2424
+        return 993 if self.security == "tls" else 143
+
+
 class TuiSettings(BaseModel):
     # Ring the terminal bell when a staff member's text arrives.
     bell: bool = True
@@ -140,6 +174,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = SmsSettings()
     gateway: GatewaySettings = GatewaySettings()
     delivery: DeliverySettings = DeliverySettings()
+    inbound_email: InboundEmailSettings = InboundEmailSettings()
     tui: TuiSettings = TuiSettings()
 
     @property

@@ -41,7 +41,7 @@ def test_query_line() -> None:
     [
         (":filter -x 3", "unknown option -x", 9),
         ("-c fax", "-c takes email or sms, not 'fax'", 4),
-        ("-s lost", "-s takes pending, delivered or failed, not 'lost'", 4),
+        ("-s lost", "-s takes pending, delivered, failed or bounced, not 'lost'", 4),
         ("key -d", "-d needs a value", 5),
         ('key "open', "unclosed quote", 5),
         ("-d 2026-13-45", "not a date: '2026-13-45' (use 2026-11-01, 7d, 2w, today)", 4),
@@ -105,10 +105,12 @@ def _python_match(m: MessageView, f: FeedFilter) -> bool:
         return False
     if f.direction and m.direction is not f.direction:
         return False
-    if f.channel and all(d.channel is not f.channel for d in m.deliveries):
+    # A received message has the channel it came in by; an outgoing one, its deliveries'.
+    if f.channel and m.received_by is not f.channel and all(d.channel is not f.channel for d in m.deliveries):
         return False
     if f.status:
-        wanted = {"pending": {"queued", "sending"}, "delivered": {"sent", "delivered"}, "failed": {"failed"}}[f.status]
+        wanted = {"pending": {"queued", "sending"}, "delivered": {"sent", "delivered"},
+                  "failed": {"failed", "bounced"}, "bounced": {"bounced"}}[f.status]
         if not any(d.status.value in wanted and (f.channel is None or d.channel is f.channel) for d in m.deliveries):
             return False
     if f.author and (m.author or "").lower() != f.author.lower():

@@ -81,7 +81,7 @@ async def test_smtp_delivery_headers_body_and_attachments(services: Services, sm
     assert mail["Subject"] == "Message from Test Co (alex)"
     assert mail["Date"] is not None
     assert mail["Message-ID"].endswith("@test.example>")
-    from staff_feed_tui.delivery.email import reply_token
+    from staff_feed_tui.core.reply_address import reply_token
 
     assert mail["Reply-To"] == f"reply+{reply_token(dana.id, b'reply-secret')}@replies.test.example"
     assert reply_token(dana.id, b"reply-secret") != reply_token(sam.id, b"reply-secret")
@@ -357,7 +357,8 @@ def test_built_email_matches_plain_email_message(name: str, author: str | None, 
     from email.message import EmailMessage
     from email.utils import format_datetime, formataddr
 
-    from staff_feed_tui.delivery.email import build_email, message_id, reply_token
+    from staff_feed_tui.core.reply_address import reply_token
+    from staff_feed_tui.delivery.email import build_email, message_id
 
     created = datetime.fromtimestamp(seconds, UTC)
     item = outbox.ClaimedDelivery(7, 3, Channel.EMAIL, 1, 5, name, "dana@example.com", None, author, body, created, ())

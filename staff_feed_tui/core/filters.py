@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from staff_feed_tui.core.types import Channel, Direction
 
-STATUSES = ("pending", "delivered", "failed")
+STATUSES = ("pending", "delivered", "failed", "bounced")  # failed includes bounced
 
 
 class FilterSyntaxError(ValueError):
@@ -29,7 +29,7 @@ class FeedFilter:
     has_attachments: bool = False
     direction: Direction | None = None
     channel: Channel | None = None
-    status: str | None = None  # pending | delivered | failed
+    status: str | None = None  # one of STATUSES
     author: str | None = None
     text: str | None = None
 
@@ -112,7 +112,7 @@ class FilterValues:
     has_attachments: bool = False
     direction: str = ""  # "", sent, received
     channel: str = ""  # "", email, sms
-    status: str = ""  # "", pending, delivered, failed
+    status: str = ""  # "" or one of STATUSES
     author: str = ""
     text: str = ""
 
@@ -211,7 +211,7 @@ def parse_values(line: str, now: datetime) -> FilterValues:
                     values["author"] = value
             except (KeyError, ValueError) as exc:
                 expected = {"direction": "sent or received", "channel": "email or sms",
-                            "status": "pending, delivered or failed"}.get(name)
+                            "status": "pending, delivered, failed or bounced"}.get(name)
                 message = f"{token} takes {expected}, not {value!r}" if expected else str(exc)
                 raise FilterSyntaxError(message, value_at) from None
             i += 2

@@ -38,6 +38,8 @@ class DeliveryStatus(str, enum.Enum):
     DELIVERED = "delivered"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # An email the receiving side returned after it had gone (a DSN or a plain bounce): final, from sent or delivered.
+    BOUNCED = "bounced"
 
     @property
     def rank(self) -> int:
@@ -45,12 +47,18 @@ class DeliveryStatus(str, enum.Enum):
 
     @property
     def is_final(self) -> bool:
-        return self in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
+        return self in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED,
+                        DeliveryStatus.BOUNCED)
 
     @property
     def label(self) -> str:
         """The word shown in the feed. Failures shout, so they read without colour."""
-        return "FAILED" if self is DeliveryStatus.FAILED else self.value
+        return self.value.upper() if self.is_failure else self.value
+
+    @property
+    def is_failure(self) -> bool:
+        """Did not reach the staff member: a failed send, or an email that bounced afterwards."""
+        return self in (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)
 
 
 _RANK = {
@@ -60,6 +68,7 @@ _RANK = {
     DeliveryStatus.DELIVERED: 3,
     DeliveryStatus.FAILED: 3,
     DeliveryStatus.CANCELLED: 3,
+    DeliveryStatus.BOUNCED: 4,
 }
 
 
@@ -70,6 +79,8 @@ def can_move(current: DeliveryStatus, new: DeliveryStatus) -> bool:
     """
     if current is DeliveryStatus.SENDING and new is DeliveryStatus.QUEUED:
         return True
+    if new is DeliveryStatus.BOUNCED:  # a bounce can arrive after a delivery receipt
+        return current in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
     if current.is_final:
         return False
     return new.rank > current.rank
@@ -121,6 +132,15 @@ class MessageView:
     note: str | None = None
     attachments: tuple[AttachmentView, ...] = field(default_factory=tuple)
     deliveries: tuple[DeliveryView, ...] = field(default_factory=tuple)
+    received_by: Channel | None = None  # the channel a received message came in by
+
+    @property
+    def channel(self) -> str:
+        """email or sms (how it came in, or went out), or both (an outgoing message sent by email and SMS)."""
+        if self.received_by is not None:
+            return self.received_by.value
+        channels = sorted({d.channel.value for d in self.deliveries})
+        return channels[0] if len(channels) == 1 else ("both" if channels else "email")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,6 @@ into a header safely is refused as `UnsendableEmail`, which fails that one messa
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
 from collections.abc import Callable
@@ -20,6 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 
+from staff_feed_tui.core.reply_address import reply_address
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.delivery.results import SendResult
 from staff_feed_tui.store.outbox import ClaimedDelivery
@@ -34,12 +33,6 @@ class UnsendableEmail(ValueError):
 def message_id(item: ClaimedDelivery, domain: str) -> str:
     """Stable across retries of one delivery, so a resend after a lost reply is recognisably the same mail."""
     return f"<staff-feed.{item.message_id}.{item.delivery_id}@{domain}>"
-
-
-def reply_token(staff_id: int, secret: bytes) -> str:
-    """A signed reference to a staff member's feed, for threading replies later: `<staff id>.<signature>`."""
-    signature = hmac.new(secret, f"feed:{staff_id}".encode(), hashlib.sha256).hexdigest()[:20]
-    return f"{staff_id}.{signature}"
 
 
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators: none may stand in a header value.
@@ -168,7 +161,7 @@ def build_email(
     mail["Date"] = _header("Date", format_datetime(item.created_at))  # to the second: a batch shares a few
     mail["Message-ID"] = checked("Message-ID", message_id(item, domain))
     if reply_domain and reply_secret:
-        mail["Reply-To"] = _header("Reply-To", f"reply+{reply_token(item.staff_id, reply_secret)}@{reply_domain}")
+        mail["Reply-To"] = _header("Reply-To", reply_address(item.staff_id, reply_secret, reply_domain))
     _set_text(mail, item.body or "(see attached files)")
     for file in item.files:
         maintype, _, subtype = file.mime_type.partition("/")

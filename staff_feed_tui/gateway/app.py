@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from twilio.request_validator import RequestValidator
 
 from staff_feed_tui.config import Settings
+from staff_feed_tui.core.inbound_media import ALLOWED_MEDIA, EXTENSIONS
 from staff_feed_tui.core.media_token import InvalidMediaToken, read_media_token
 from staff_feed_tui.core.sms_errors import describe
 from staff_feed_tui.core.validation import InvalidContact, normalize_phone
@@ -30,13 +31,6 @@ log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 MAX_MEDIA = 10
-# What an inbound MMS may carry: pictures, video, audio, PDFs, contact and calendar cards, text.
-ALLOWED_MEDIA = ("image/", "video/", "audio/", "application/pdf", "text/vcard", "text/x-vcard", "text/calendar",
-                 "text/plain")
-EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
-              "image/heic": ".heic", "video/mp4": ".mp4", "video/3gpp": ".3gp", "audio/mpeg": ".mp3",
-              "audio/ogg": ".ogg", "audio/amr": ".amr", "application/pdf": ".pdf", "text/vcard": ".vcf",
-              "text/x-vcard": ".vcf", "text/calendar": ".ics", "text/plain": ".txt"}
 
 
 class BadRequest(Exception):

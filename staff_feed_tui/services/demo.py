@@ -5,11 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from staff_feed_tui.config import Settings
 from staff_feed_tui.store.demo import is_seeded, seed_demo
 
 if TYPE_CHECKING:
     from staff_feed_tui.services.context import Services
+
+
+DEMO_REPLY_DOMAIN = "replies.paws.example"
+DEMO_SECRET = "staff-feed-demo-secret"
 
 
 def shipped_data_dir() -> Path:
@@ -22,7 +28,8 @@ def shipped_data_dir() -> Path:
 
 
 def demo_settings(settings: Settings) -> Settings:
-    """The demo: its own database in `<data dir>/demo`, texting on, and the file transports."""
+    """The demo: its own database in `<data dir>/demo`, texting on, the file transports, and a reply domain with a
+    fixed secret, so that its emails carry a reply address that mail-in can read back."""
     return settings.model_copy(
         update={
             "data_dir": settings.data_dir / "demo",
@@ -31,9 +38,12 @@ def demo_settings(settings: Settings) -> Settings:
                 update={"name": "Paws & Co. (demo)", "text_messaging": True, "sms_number": "+14155550100"}
             ),
             "email": settings.email.model_copy(
-                update={"transport": "file", "from_address": "dispatch@paws.example", "reply_domain": None}
+                update={"transport": "file", "from_address": "dispatch@paws.example", "reply_domain": DEMO_REPLY_DOMAIN}
             ),
             "sms": settings.sms.model_copy(update={"transport": "file", "from_number": "+14155550100"}),
+            # A fixed, public secret: the demo's reply tokens sign nothing that matters, and a reply written to a
+            # demo email works across restarts.
+            "gateway": settings.gateway.model_copy(update={"media_secret": SecretStr(DEMO_SECRET)}),
         }
     )
 

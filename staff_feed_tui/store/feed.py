@@ -205,6 +205,12 @@ def iter_feed(
 
 _PENDING = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value)
 _DONE = (DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value)
+_STATUS_FILTER = {
+    "pending": _PENDING,
+    "delivered": _DONE,
+    "failed": (DeliveryStatus.FAILED.value, DeliveryStatus.BOUNCED.value),
+    "bounced": (DeliveryStatus.BOUNCED.value,),
+}
 
 
 def apply_filter(query, only: FeedFilter):  # type: ignore[no-untyped-def]
@@ -218,11 +224,15 @@ def apply_filter(query, only: FeedFilter):  # type: ignore[no-untyped-def]
     if only.direction is not None:
         query = query.where(Message.direction == only.direction.value)
     if only.channel is not None:
+        # A received message says how it came in; an outgoing one has a delivery per channel.
         query = query.where(
-            exists().where(Delivery.message_id == Message.id, Delivery.channel == only.channel.value)
+            or_(
+                Message.channel == only.channel.value,
+                exists().where(Delivery.message_id == Message.id, Delivery.channel == only.channel.value),
+            )
         )
     if only.status is not None:
-        wanted = {"pending": _PENDING, "delivered": _DONE, "failed": (DeliveryStatus.FAILED.value,)}[only.status]
+        wanted = _STATUS_FILTER[only.status]
         condition = [Delivery.message_id == Message.id, col(Delivery.status).in_(wanted)]
         if only.channel is not None:
             condition.append(Delivery.channel == only.channel.value)

@@ -109,7 +109,8 @@ def receive_sms(
                 return Received(Outcome.TRIAGE)
             assert staff.id is not None
             message = Message(
-                staff_id=staff.id, direction=Direction.IN.value, body=body, created_at=now, external_id=sid, note=note
+                staff_id=staff.id, direction=Direction.IN.value, channel="sms", body=body, created_at=now,
+                external_id=sid, note=note,
             )
             session.add(message)
             session.flush()
@@ -166,6 +167,7 @@ class TriageView:
     received_at: datetime
     media_count: int
     note: str | None
+    channel: str = "sms"  # a text from an unknown number, or an email from an unknown sender
 
 
 def list_triage(engine: Engine) -> list[TriageView]:
@@ -174,7 +176,7 @@ def list_triage(engine: Engine) -> list[TriageView]:
             select(InboundTriage).where(col(InboundTriage.resolved_at).is_(None)).order_by(col(InboundTriage.id))
         )
         return [
-            TriageView(r.id, r.from_number, r.body, r.received_at, len(json.loads(r.media)), r.note)  # type: ignore[arg-type]
+            TriageView(r.id, r.from_number, r.body, r.received_at, len(json.loads(r.media)), r.note, r.channel)  # type: ignore[arg-type]
             for r in rows
         ]
 
@@ -189,12 +191,13 @@ def assign_triage(engine: Engine, triage_id: int, staff_id: int, dispatcher: str
     with write_session(engine) as session:
         row = session.get(InboundTriage, triage_id)
         if row is None or row.resolved_at is not None:
-            raise TriageError("that text was already assigned or dismissed")
+            raise TriageError("that message was already assigned or dismissed")
         if session.get(Staff, staff_id) is None:
             raise TriageError(f"no staff member has id {staff_id}")
         message = Message(
             staff_id=staff_id,
             direction=Direction.IN.value,
+            channel=row.channel,
             body=row.body,
             created_at=row.received_at,
             external_id=row.external_id,
@@ -220,7 +223,7 @@ def dismiss_triage(engine: Engine, triage_id: int, dispatcher: str, now: datetim
     with write_session(engine) as session:
         row = session.get(InboundTriage, triage_id)
         if row is None or row.resolved_at is not None:
-            raise TriageError("that text was already assigned or dismissed")
+            raise TriageError("that message was already assigned or dismissed")
         row.resolved_at = now
         row.resolved_by_id = dispatcher_id(session, dispatcher)
         session.add(row)

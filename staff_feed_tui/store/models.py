@@ -77,6 +77,8 @@ class Message(SQLModel, table=True):
     # The last restore of a removed message, kept so the History shows who brought it back.
     restored_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     restored_by_id: int | None = Field(default=None, foreign_key="dispatcher.id")
+    # How a received message came in (email or sms); None for an outgoing one, whose deliveries say.
+    channel: str | None = None
 
 
 class Attachment(SQLModel, table=True):
@@ -167,7 +169,9 @@ class InboundTriage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(unique=True)
+    # The sender: a number (E.164) for a text, an address for an email.
     from_number: str
+    channel: str = "sms"
     body: str = Field(sa_type=Text)
     # JSON list of stored files: {"filename", "mime_type", "size", "sha256", "stored_path"}.
     media: str = "[]"
@@ -177,6 +181,28 @@ class InboundTriage(SQLModel, table=True):
     resolved_by_id: int | None = Field(default=None, foreign_key="dispatcher.id")
     assigned_staff_id: int | None = Field(default=None, foreign_key="staff.id")
     message_id: int | None = Field(default=None, foreign_key="message.id")
+
+
+class InboundEmail(SQLModel, table=True):
+    """Every email that came back (a reply, an auto-reply, a bounce, a delay notice, or one for triage), once.
+
+    `mail_key` is the Message-ID (or the sha256 of a message without one) and is unique: storing it is the dedupe,
+    in the same transaction as what the email changed. The whole original is kept in the attachment store.
+    """
+
+    __tablename__ = "inbound_email"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mail_key: str = Field(unique=True)
+    kind: str
+    from_address: str
+    subject: str = ""
+    stored_path: str
+    size: int
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    triage_id: int | None = Field(default=None, foreign_key="inbound_triage.id", index=True)
+    delivery_id: int | None = Field(default=None, foreign_key="delivery.id")
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class ReadMark(SQLModel, table=True):

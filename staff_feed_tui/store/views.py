@@ -69,4 +69,5 @@ def message_view(
         note=row.note,
         attachments=tuple(attachment_view(a) for a in sorted(attachments, key=lambda a: a.id or 0)),
         deliveries=tuple(delivery_view(d) for d in sorted(deliveries, key=lambda d: d.channel)),
+        received_by=Channel(row.channel) if row.channel else None,
     )
