@@ -15,42 +15,18 @@ from pathlib import Path
 import pytest
 
 from staff_feed_tui.cli import main
-from staff_feed_tui.config import Settings, load_settings
 from staff_feed_tui.core.reply_address import AddressKind, bounce_address, read_address, reply_address
-from staff_feed_tui.core.roster import parse_roster
 from staff_feed_tui.core.safe_text import safe_text
 from staff_feed_tui.core.types import Channel, DeliveryMethod, Direction
 from staff_feed_tui.mail_in.lmtp import start_lmtp
 from staff_feed_tui.mail_in.parse import parse_mail
-from staff_feed_tui.services import Services, open_services, queue_outgoing
+from staff_feed_tui.services import Services, queue_outgoing
 from staff_feed_tui.services.inbound_email import original_email, receive_returned_mail
 from staff_feed_tui.store.feed import iter_feed
 from staff_feed_tui.store.inbound import list_triage
-from staff_feed_tui.store.staff import find_staff, import_staff
+from staff_feed_tui.store.staff import find_staff
 from tests import mail_fixtures as fx
-from tests.conftest import ROSTER
-
-SECRET = b"test-reply-secret"
-DOMAIN = "paws.example"
-
-
-def mail_settings(data_dir: Path, **email: object) -> Settings:
-    return load_settings(
-        data_dir=data_dir,
-        company={"name": "Paws & Co.", "text_messaging": True},
-        email={"transport": "file", "from_address": "dispatch@paws.example", "reply_domain": DOMAIN, **email},
-        sms={"transport": "file", "from_number": "+14155550100"},
-        gateway={"media_secret": SECRET.decode()},
-        inbound_email={"transport": "lmtp", "port": 0},
-    )
-
-
-def open_mail_services(data_dir: Path, **email: object) -> Services:
-    svc = open_services(mail_settings(data_dir, **email), dispatcher="alex")
-    rows, errors = parse_roster(ROSTER)
-    assert not errors
-    import_staff(svc.engine, [row for _, row in rows])
-    return svc
+from tests.mail_setup import DOMAIN, SECRET, open_mail_services, received, token_for
 
 
 @pytest.fixture
@@ -78,18 +54,6 @@ async def lmtp(mail_services: Services) -> AsyncIterator[Lmtp]:
     yield Lmtp(server.sockets[0].getsockname()[1])
     server.close()
     await server.wait_closed()
-
-
-def staff_id(svc: Services, email: str) -> int:
-    return find_staff(svc.engine, email).id
-
-
-def token_for(svc: Services, email: str) -> str:
-    return reply_address(staff_id(svc, email), SECRET, DOMAIN)
-
-
-def received(svc: Services, email: str) -> list:
-    return [m for m in iter_feed(svc.engine, staff_id(svc, email)) if m.direction is Direction.IN]
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ class ImapWatcher:
         self._after_store = after_store  # called between storing and flagging (tests crash the process there)
         self._too_large: set[int] = set()
         self.connected = threading.Event()  # set while a connection is up and the folder selected
+        self.idling = threading.Event()  # set while waiting in IDLE (so a test knows news will come by IDLE)
         self.stored = 0
 
     # ---- the loop ---------------------------------------------------------------------------------------------
@@ -81,6 +82,7 @@ class ImapWatcher:
         """Wait in IDLE until the server reports news, `idle_s` passes (the server's own limit is about 30 min), or
         `stop` is set. A closed connection raises from idle_check, and `run` reconnects."""
         client.idle()
+        self.idling.set()
         try:
             deadline = time.monotonic() + self.settings.idle_s
             while not self.stop.is_set() and time.monotonic() < deadline:
@@ -90,6 +92,7 @@ class ImapWatcher:
                 if any(len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
                     break
         finally:
+            self.idling.clear()
             client.idle_done()
 
     # ---- one pass ---------------------------------------------------------------------------------------------
