@@ -97,6 +97,7 @@ class StaffView:
     default_method: DeliveryMethod
     active: bool = True
     sms_opted_out_at: datetime | None = None
+    email_bounced: bool = False  # an email to their address bounced (until the address changes)
 
 
 @dataclass(frozen=True, slots=True)

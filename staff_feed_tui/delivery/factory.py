@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
 
 from sqlalchemy import Engine
 
 from staff_feed_tui.config import Settings
 from staff_feed_tui.core.media_token import make_media_token
+from staff_feed_tui.core.reply_address import bounce_address
 from staff_feed_tui.core.types import Channel
 from staff_feed_tui.delivery.email import build_email
 from staff_feed_tui.delivery.results import RetryPolicy, Transport
 from staff_feed_tui.delivery.worker import OutboxWorker
 from staff_feed_tui.store import delivery_state
-from staff_feed_tui.store.outbox import OutgoingFile
+from staff_feed_tui.store.outbox import ClaimedDelivery, OutgoingFile
 
 
 def email_transport(settings: Settings) -> Transport:
     email = settings.email
     secret = settings.gateway.media_secret
+    key = secret.get_secret_value().encode() if secret else None
     build = partial(
         build_email,
         company=settings.company.name,
         from_address=email.from_address,
         reply_domain=email.reply_domain,
-        reply_secret=secret.get_secret_value().encode() if secret else None,
+        reply_secret=key,
     )
     if email.transport == "file":
         from staff_feed_tui.delivery.transports.file import FileEmailTransport
@@ -47,7 +50,14 @@ def email_transport(settings: Settings) -> Transport:
         build=build,
         timeout_s=email.timeout_s,
         tls_context=context,
+        envelope_sender=bounce_sender(email.reply_domain, key) if email.reply_domain and key else None,
     )
+
+
+def bounce_sender(domain: str, secret: bytes) -> Callable[[ClaimedDelivery], str]:
+    """Each email's envelope sender: `reply+b<delivery id>.<signature>@<reply domain>`, so that a bounce, which goes
+    to the envelope sender, names the delivery it is about (mail-in reads it)."""
+    return lambda item: bounce_address(item.delivery_id, secret, domain)
 
 
 def sms_transport(settings: Settings) -> Transport | None:

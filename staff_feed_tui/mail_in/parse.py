@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 from email import message_from_bytes, policy
-from email.message import EmailMessage, Message
+from email.header import decode_header, make_header
+from email.message import Message
 from email.utils import getaddresses, parseaddr
+from functools import lru_cache
 
 from staff_feed_tui.core.html_text import html_to_text
 from staff_feed_tui.core.returned_mail import MailFile, ParsedMail
@@ -22,14 +24,15 @@ _MSGID = re.compile(r"<[^<>\s]{1,250}>")
 
 
 def parse_mail(raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> ParsedMail:
-    mail = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(mail, EmailMessage)
+    # compat32: headers stay strings until asked for. policy.default parses every header into objects on each
+    # access, which cost about 60 ms an email on this machine (most of a reply's ingest time).
+    mail = message_from_bytes(raw, policy=policy.compat32)
     message_id = _header(mail, "Message-ID").strip()
     key = message_id[:MAX_KEY] if _MSGID.fullmatch(message_id) else f"sha256:{hashlib.sha256(raw).hexdigest()}"
     name, address = parseaddr(_header(mail, "From"))
     recipients = [*envelope_recipients]
     for header in ("Delivered-To", "X-Original-To", "To", "Cc"):
-        recipients += [a for _, a in getaddresses([_header(mail, header, n) for n in range(_count(mail, header))])]
+        recipients += [a for _, a in getaddresses([str(v) for v in mail.get_all(header) or []])]
     references = _MSGID.findall(_header(mail, "In-Reply-To")) + _MSGID.findall(_header(mail, "References"))[::-1]
     body_part = _body_part(mail)
     text = _part_text(body_part) if body_part is not None else ""
@@ -37,8 +40,8 @@ def parse_mail(raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> ParsedM
     return ParsedMail(
         key=key,
         from_address=address.strip(),
-        from_name=name.strip(),
-        subject=_header(mail, "Subject"),
+        from_name=_decoded(name).strip(),
+        subject=_decoded(_header(mail, "Subject")),
         recipients=tuple(dict.fromkeys(r.strip() for r in recipients if r.strip())),
         references=tuple(dict.fromkeys(references)),
         text=text,
@@ -49,18 +52,17 @@ def parse_mail(raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> ParsedM
     )
 
 
-def _header(mail: Message, name: str, index: int = 0) -> str:
-    """A header as text; a header the parser cannot read as its kind is read as plain text, never raised."""
+def _header(mail: Message, name: str) -> str:
+    value = mail.get(name)
+    return "" if value is None else str(value)
+
+
+def _decoded(value: str) -> str:
+    """An RFC 2047 encoded header (`=?utf-8?q?...?=`) as text; a malformed one as written."""
     try:
-        values = mail.get_all(name) or []
-        return str(values[index]) if index < len(values) else ""
-    except Exception:  # noqa: BLE001 - a malformed header in a sender's mail
-        raw = mail.get_all(name, failobj=[""]) or [""]
-        return raw[index] if index < len(raw) and isinstance(raw[index], str) else ""
-
-
-def _count(mail: Message, name: str) -> int:
-    return len(mail.get_all(name) or [])
+        return str(make_header(decode_header(value)))
+    except Exception:  # noqa: BLE001 - a sender's malformed encoded word
+        return value
 
 
 def is_auto_reply(mail: Message) -> bool:
@@ -72,47 +74,59 @@ def is_auto_reply(mail: Message) -> bool:
         return True
     if any(_header(mail, h) for h in ("X-Autoreply", "X-Autorespond", "X-Auto-Response")):
         return True
-    subject = _header(mail, "Subject").strip().lower()
+    subject = _decoded(_header(mail, "Subject")).strip().lower()
     return subject.startswith(("out of office", "automatic reply", "auto:", "autoreply", "auto-reply"))
 
 
-def _body_part(mail: EmailMessage) -> Message | None:
-    """The part that holds the text: plain text preferred, else HTML."""
-    try:
-        return mail.get_body(preferencelist=("plain", "html"))
-    except Exception:  # noqa: BLE001 - a malformed MIME tree
-        return None
+def _is_attachment(part: Message) -> bool:
+    return (part.get("Content-Disposition") or "").strip().lower().startswith("attachment")
+
+
+def _body_part(mail: Message) -> Message | None:
+    """The part that holds the text: the first plain text that is not an attachment, else the first HTML."""
+    html = None
+    for part in mail.walk():
+        if part.is_multipart() or _is_attachment(part):
+            continue
+        kind = part.get_content_type()
+        if kind == "text/plain":
+            return part
+        if kind == "text/html" and html is None:
+            html = part
+        if kind.startswith("message/") and part is not mail:
+            break  # a returned original (a bounce's) is not this mail's text
+    return html
 
 
 def _part_text(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        payload = str(part.get_payload() or "").encode("utf-8", "replace")
+    charset = part.get_content_charset() or "utf-8"
     try:
-        content = part.get_content()  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - an unknown charset or a broken transfer encoding: read what is there
-        payload = part.get_payload(decode=True)
-        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload or "")
-    if not isinstance(content, str):
-        content = content.decode("utf-8", "replace") if isinstance(content, bytes) else ""
+        content = payload.decode(charset, "replace")
+    except LookupError:  # an unknown charset: read what is there
+        content = payload.decode("utf-8", "replace")
     if part.get_content_type() == "text/html":
         content = html_to_text(content)
     return content.replace("\r\n", "\n").strip()
 
 
-def _files(mail: EmailMessage, body_part: Message | None) -> list[MailFile]:
+def _files(mail: Message, body_part: Message | None) -> list[MailFile]:
     files = []
     for part in mail.walk():
         if part is body_part or part.is_multipart():
-            continue
-        disposition = (part.get_content_disposition() or "").lower()
-        if part.get_content_maintype() == "text" and disposition != "attachment" and not part.get_filename():
-            continue  # another rendering of the body (text and HTML both)
-        data = part.get_payload(decode=True)
-        if not isinstance(data, bytes):
             continue
         try:
             name = part.get_filename()
         except Exception:  # noqa: BLE001 - a malformed filename parameter
             name = None
-        files.append(MailFile(name, part.get_content_type(), data))
+        if part.get_content_maintype() == "text" and not _is_attachment(part) and not name:
+            continue  # another rendering of the body (text and HTML both)
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue
+        files.append(MailFile(_decoded(name) if name else None, part.get_content_type(), data))
     return files
 
 
@@ -124,14 +138,20 @@ _QUOTE_START = re.compile(
 )
 
 
+@lru_cache(maxsize=1)
+def _reply_parser():  # type: ignore[no-untyped-def]
+    """Made once: building it compiles its patterns for every language."""
+    from mailparser_reply import EmailReplyParser
+
+    return EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl", "pl", "sv"])
+
+
 def reply_text(text: str) -> str:
     """The new text of a reply: mail-parser-reply splits off the quoted history and the signature."""
     if not text.strip():
         return ""
-    from mailparser_reply import EmailReplyParser
-
     try:
-        replies = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl", "pl", "sv"]).read(text=text).replies
+        replies = _reply_parser().read(text=text).replies
         body = replies[0].body.strip() if replies else text
     except Exception:  # noqa: BLE001 - the parser on a sender's text: never lose the reply over it
         body = text

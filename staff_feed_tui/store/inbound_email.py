@@ -196,6 +196,11 @@ def bounce_delivery(
             row.last_error = reason
             row.updated_at = now
             session.add(row)
+            message = session.get(Message, row.message_id)
+            staff = session.get(Staff, message.staff_id) if message is not None else None
+            if staff is not None:
+                staff.email_bounced_at = now
+                session.add(staff)
             return BounceResult(row.id, True)
     except IntegrityError:
         return BounceResult(None, False)

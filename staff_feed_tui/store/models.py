@@ -40,6 +40,8 @@ class Staff(SQLModel, table=True):
     accepts_texts: bool = False
     sms_opted_out: bool = False
     sms_opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When an email to this address last bounced (cleared when the address changes): the staff list says so.
+    email_bounced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     default_method: str = "email"
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -57,15 +57,16 @@ def import_staff(engine: Engine, rows: Sequence[StaffInput]) -> ImportResult:
 def list_staff(engine: Engine, *, include_inactive: bool = False) -> list[StaffView]:
     """Everyone, by name. Plain column reads: ten thousand ORM objects took 0.33 s here, this takes a tenth."""
     columns = (Staff.id, Staff.name, Staff.email, Staff.phone, Staff.accepts_texts, Staff.sms_opted_out,
-               Staff.default_method, Staff.active, Staff.sms_opted_out_at)
+               Staff.default_method, Staff.active, Staff.sms_opted_out_at, Staff.email_bounced_at)
     query = select(*columns).order_by(func.lower(Staff.name), Staff.id)
     if not include_inactive:
         query = query.where(Staff.active)
     with engine.connect() as conn:
         return [
             StaffView(id=i, name=n, email=e, phone=p, accepts_texts=bool(a), sms_opted_out=bool(o),
-                      default_method=DeliveryMethod(d), active=bool(act), sms_opted_out_at=at)
-            for i, n, e, p, a, o, d, act, at in conn.execute(query)
+                      default_method=DeliveryMethod(d), active=bool(act), sms_opted_out_at=at,
+                      email_bounced=bounced is not None)
+            for i, n, e, p, a, o, d, act, at, bounced in conn.execute(query)
         ]
 
 
@@ -136,6 +137,8 @@ def update_profile(engine: Engine, staff_id: int, before: StaffView, edit: Profi
         if other is not None:
             raise InvalidContact(f"email {edit.email} already belongs to {safe_line(other.name)}")
         row.name = clean_name(row.name)  # a name stored before names were cleaned at import
+        if row.email.lower() != edit.email.lower():
+            row.email_bounced_at = None  # a new address has not bounced
         row.email = edit.email
         row.phone = edit.phone
         row.accepts_texts = edit.accepts_texts

@@ -27,6 +27,7 @@ def staff_view(row: Staff) -> StaffView:
         default_method=DeliveryMethod(row.default_method),
         active=row.active,
         sms_opted_out_at=row.sms_opted_out_at,
+        email_bounced=row.email_bounced_at is not None,
     )
 
 

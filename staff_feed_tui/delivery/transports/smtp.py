@@ -40,8 +40,11 @@ class SmtpTransport:
         build: Callable[[ClaimedDelivery], EmailMessage],
         timeout_s: float = 30.0,
         tls_context: ssl.SSLContext | None = None,
+        envelope_sender: Callable[[ClaimedDelivery], str] | None = None,
     ) -> None:
         self._build = build
+        # The MAIL FROM of each delivery (a VERP bounce address: a bounce then names its delivery); None: From.
+        self._envelope_sender = envelope_sender
         self.timeout_s = timeout_s
         self.rate_per_s = 0.0
         self.where = f"{host}:{port}"
@@ -108,7 +111,8 @@ class SmtpTransport:
                     f"the mail server does not take international addresses (no SMTPUTF8): {item.staff_email}"
                 )
             try:
-                _, reply = await client.send_message(mail)
+                sender = self._envelope_sender(item) if self._envelope_sender else None
+                _, reply = await client.send_message(mail, sender=sender)
                 return SendResult.sent(mail["Message-ID"] or reply)
             except aiosmtplib.SMTPServerDisconnected as exc:
                 # A reused connection the server closed while idle: reconnect once, then it is the channel's.

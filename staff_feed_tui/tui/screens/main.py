@@ -613,7 +613,8 @@ class MainScreen(Screen[None]):
         for message in event.messages:
             name = safe_line(names.get(message.staff_id, "a staff member"))
             preview = safe_line(message.body)[:80] or f"{len(message.attachments)} file(s)"
-            self.notify(f"Text from {name}: {preview}", title="New text", timeout=6)
+            what = "Email" if message.received_by is Channel.EMAIL else "Text"
+            self.notify(f"{what} from {name}: {preview}", title=f"New {what.lower()}", timeout=6)
         if self.app.services.settings.tui.bell:
             self.app.bell()
 
@@ -838,6 +839,15 @@ class MainScreen(Screen[None]):
             self.notify("Nothing to retry: no delivery of this message has failed.", timeout=4)
             return
         self.change_deliveries([d.id for d in failed], "retry")
+
+    @on(FeedView.OriginalRequested)
+    def _original_requested(self, event: FeedView.OriginalRequested) -> None:
+        if event.message.received_by is not Channel.EMAIL:
+            self.notify("Only a received email has an original to show.", timeout=3)
+            return
+        from staff_feed_tui.tui.screens.original import OriginalEmailScreen
+
+        self.app.push_screen(OriginalEmailScreen(event.message.id))
 
     @on(FeedView.CancelRequested)
     def _cancel_requested(self, event: FeedView.CancelRequested) -> None:

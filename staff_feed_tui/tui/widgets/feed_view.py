@@ -27,7 +27,7 @@ from textual.strip import Strip
 from staff_feed_tui.core.draft import human_size
 from staff_feed_tui.core.safe_text import safe_line, safe_text
 from staff_feed_tui.core.timefmt import format_day, format_when
-from staff_feed_tui.core.types import DeliveryStatus, Direction, MessageView
+from staff_feed_tui.core.types import Channel, DeliveryStatus, Direction, MessageView
 from staff_feed_tui.tui.widgets.lines import set_virtual_size
 
 GUTTER = 2
@@ -61,6 +61,7 @@ class FeedView(ScrollView, can_focus=True):
         Binding("x", "cancel", "Cancel queued"),
         Binding("M", "mark_unread", "Mark unread"),
         Binding("d", "remove", "Remove message"),
+        Binding("v", "view_original", "Whole email", show=False),
     ]
 
     COMPONENT_CLASSES = {
@@ -130,6 +131,12 @@ class FeedView(ScrollView, can_focus=True):
     @dataclass
     class RetryRequested(Message):
         """A dispatcher asked to retry the selected message's failed deliveries."""
+
+        message: MessageView
+
+    @dataclass
+    class OriginalRequested(Message):
+        """A dispatcher asked for the whole original of the selected received email."""
 
         message: MessageView
 
@@ -442,6 +449,8 @@ class FeedView(ScrollView, can_focus=True):
         else:
             header.append("← received", style("feed--in"))
             header.append(f" from {safe_line(self._staff_name)}", style("feed--meta"))
+            if message.received_by is Channel.EMAIL:
+                header.append(" by email", style("feed--meta"))
         texts = [header]
         # Text() never parses markup: "[bold]" in a body shows as typed. safe_text() defuses terminal controls.
         body = Text(safe_text(message.body) if message.body else "(no text)")
@@ -460,7 +469,7 @@ class FeedView(ScrollView, can_focus=True):
                 if n:
                     status.append(" · ", style("feed--meta"))
                 status.append(f"{d.channel.value}: ", style("feed--meta"))
-                if d.status is DeliveryStatus.FAILED:
+                if d.status.is_failure:
                     status.append(d.status.label, style("feed--failed"))
                     if d.last_error:
                         status.append(f" ({safe_line(d.last_error)})", style("feed--failed"))
@@ -569,6 +578,10 @@ class FeedView(ScrollView, can_focus=True):
     def action_retry(self) -> None:
         if self.selected is not None:
             self.post_message(self.RetryRequested(self.selected))
+
+    def action_view_original(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.OriginalRequested(self.selected))
 
     def action_cancel(self) -> None:
         if self.selected is not None:

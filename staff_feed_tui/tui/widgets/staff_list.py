@@ -205,6 +205,9 @@ class StaffList(ScrollView, can_focus=True):
             Segment(safe_line(staff.name), base),
         ]
         used = 5 + segments[1].cell_length
+        if staff.email_bounced:  # in words, so it reads without colour
+            segments.append(Segment(" bounced", base + styles["stop"] + keep_background))
+            used += len(" bounced")
         count = self._unread.get(staff.id)
         if count:
             text = f" ({count})"

@@ -1,5 +1,5 @@
-"""Inbound email: received messages say their channel, triage holds emails too, and every email that came back is
-recorded once (table inbound_email, unique by Message-ID) with its original kept.
+"""Inbound email: received messages say their channel, triage holds emails too, every email that came back is
+recorded once (table inbound_email, unique by Message-ID) with its original kept, and staff remember a bounce.
 
 Revision ID: 0008
 Revises: 0007
@@ -22,6 +22,7 @@ def upgrade() -> None:
     # Plain ALTER TABLEs: a batch "move and copy" of message would drop its triggers (change log, FTS).
     op.add_column("message", sa.Column("channel", sa.String(), nullable=True))
     op.add_column("inbound_triage", sa.Column("channel", sa.String(), nullable=False, server_default="sms"))
+    op.add_column("staff", sa.Column("email_bounced_at", sa.DateTime(), nullable=True))
     # Every received message so far was a text. The change-log trigger is held off for the backfill: no open app
     # needs a change row per old message (and a large database would gain hundreds of thousands).
     op.execute("DROP TRIGGER IF EXISTS change_message_update")
@@ -55,4 +56,5 @@ def downgrade() -> None:
     op.drop_index("ix_inbound_email_message_id", "inbound_email")
     op.drop_table("inbound_email")
     op.drop_column("inbound_triage", "channel")
+    op.drop_column("staff", "email_bounced_at")
     op.drop_column("message", "channel")
