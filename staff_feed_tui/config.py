@@ -125,7 +125,6 @@ class InboundEmailSettings(BaseModel):
     security: Literal["tls", "starttls", "none"] = "tls"
     username: str | None = None
     password: SecretStr | None = None
-    password_file: Path | None = None
     folder: str = "INBOX"
     # Where a stored message is moved; unset: it is flagged \Seen and left in place.
     processed_folder: str | None = None

@@ -197,3 +197,11 @@ def test_the_bounce_address_and_reply_token_name_what_they_sign() -> None:
     # A signature for one staff member never names another.
     token = reply_address(7, SECRET, DOMAIN).replace("reply+7.", "reply+8.")
     assert read_address(token, SECRET, DOMAIN).kind is AddressKind.FORGED
+
+
+async def test_a_good_token_for_a_staff_member_who_is_gone_goes_to_unknown_senders(
+    mail_services: Services, lmtp: Lmtp
+) -> None:
+    await lmtp.send(fx.gmail_reply(reply_address(999, SECRET, DOMAIN), from_addr="old@example.com"))
+    [entry] = list_triage(mail_services.engine)
+    assert entry.note == "the reply token names staff member 999, who no longer exists"

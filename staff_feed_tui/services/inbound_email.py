@@ -53,11 +53,16 @@ class MailResult:
 def receive_returned_mail(services: Services, mail: ParsedMail, raw: bytes) -> MailResult:
     """Store one email that came back (see the module's docstring). Raises only when it could not be stored (the
     database is busy or gone, the disk is full): the caller must then not acknowledge it."""
-    engine = services.engine
-    if store.is_known_mail(engine, mail.key):
-        return MailResult(Landed.DUPLICATE)
-    blob = services.attachments.put_bytes(raw)
+    blob = services.attachments.put_bytes(raw)  # content-addressed: a duplicate's copy is the same file
     kept = store.KeptEmail(mail.key, mail.from_address[:320], mail.subject[:500], blob.relative_path, blob.size)
+    try:
+        return _land(services, mail, kept)
+    except store.DuplicateMail:
+        return MailResult(Landed.DUPLICATE)
+
+
+def _land(services: Services, mail: ParsedMail, kept: store.KeptEmail) -> MailResult:
+    engine = services.engine
     address = _our_address(services, mail)
     if mail.bounce is not None or address.kind is AddressKind.BOUNCE:
         return _bounce(services, mail, kept, address)
@@ -105,9 +110,7 @@ def _staff_of(services: Services, mail: ParsedMail, address: ReadAddress) -> tup
     if address.kind is AddressKind.FORGED:
         return None, address.reason
     if address.kind is AddressKind.REPLY and address.ident is not None:
-        if store.staff_exists(services.engine, address.ident):
-            return address.ident, None
-        return None, f"the reply token names staff member {address.ident}, who no longer exists"
+        return address.ident, None  # the write checks they still exist
     if mail.from_address:
         staff_id = store.staff_by_address(services.engine, mail.from_address)
         if staff_id is not None:

@@ -44,9 +44,8 @@ class KeptEmail:
     size: int
 
 
-def is_known_mail(engine: Engine, mail_key: str) -> bool:
-    with read_session(engine) as session:
-        return session.exec(select(InboundEmail.id).where(InboundEmail.mail_key == mail_key)).first() is not None
+class DuplicateMail(Exception):
+    """This email (its Message-ID) is stored already: nothing was written."""
 
 
 def staff_by_address(engine: Engine, address: str) -> int | None:
@@ -57,11 +56,6 @@ def staff_by_address(engine: Engine, address: str) -> int | None:
             .where(func.lower(Staff.email) == address.strip().lower())
             .order_by(col(Staff.active).desc(), col(Staff.id))
         ).first()
-
-
-def staff_exists(engine: Engine, staff_id: int) -> bool:
-    with read_session(engine) as session:
-        return session.get(Staff, staff_id) is not None
 
 
 def _record(session: Session, kept: KeptEmail, kind: MailKind, now: datetime, **links: int | None) -> None:
@@ -83,11 +77,14 @@ def receive_email(
     now: datetime | None = None,
 ) -> Received:
     """A reply into `staff_id`'s feed (direction received, channel email), or into triage when `staff_id` is None
-    (with `triage_reason` as its note)."""
+    (with `triage_reason` as its note); also into triage when `staff_id` names nobody (any more)."""
     now = now or utcnow()
     external_id = f"email:{kept.mail_key}"
     try:
         with write_session(engine) as session:
+            if staff_id is not None and session.get(Staff, staff_id) is None:
+                triage_reason = f"the reply token names staff member {staff_id}, who no longer exists"
+                staff_id = None
             if staff_id is None:
                 triage = InboundTriage(external_id=external_id, from_number=kept.from_address, channel="email",
                                        body=body, media=json.dumps([asdict(m) for m in media]),
@@ -120,7 +117,7 @@ def note_on_answered(
 ) -> int | None:
     """Put `note` under the outgoing message an auto-reply or a delay notice answers: the first of `answered` that is
     an outgoing message of `staff_id`'s, else their latest outgoing email. Returns that message's id (None: no
-    message of theirs, the email is only recorded). Raises nothing for a duplicate: it is recorded once."""
+    message of theirs, the email is only recorded). Raises DuplicateMail for an email stored already."""
     now = now or utcnow()
     try:
         with write_session(engine) as session:
@@ -133,7 +130,7 @@ def note_on_answered(
             session.add(target)
             return target.id
     except IntegrityError:
-        return None
+        raise DuplicateMail(kept.mail_key) from None
 
 
 def _answered_message(session: Session, staff_id: int | None, answered: Sequence[int]) -> Message | None:
@@ -169,7 +166,8 @@ def bounce_delivery(
     now: datetime | None = None,
 ) -> BounceResult:
     """A bounce: the email delivery `delivery_id` (from the VERP address), else the one whose Message-ID was
-    `original_message_id`, becomes bounced with `reason`. A delay notice (`failed` False) is a note on its message."""
+    `original_message_id`, becomes bounced with `reason`. A delay notice (`failed` False) is a note on its message.
+    Raises DuplicateMail for an email stored already."""
     now = now or utcnow()
     try:
         with write_session(engine) as session:
@@ -203,7 +201,7 @@ def bounce_delivery(
                 session.add(staff)
             return BounceResult(row.id, True)
     except IntegrityError:
-        return BounceResult(None, False)
+        raise DuplicateMail(kept.mail_key) from None
 
 
 def original_of(engine: Engine, message_id: int) -> str | None:
