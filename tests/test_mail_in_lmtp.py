@@ -26,7 +26,7 @@ from staff_feed_tui.store.feed import iter_feed
 from staff_feed_tui.store.inbound import list_triage
 from staff_feed_tui.store.staff import find_staff
 from tests import mail_fixtures as fx
-from tests.mail_setup import DOMAIN, SECRET, open_mail_services, received, token_for
+from tests.mail_setup import DOMAIN, SECRET, open_mail_services, received, staff_id, token_for
 
 
 @pytest.fixture
@@ -205,3 +205,16 @@ async def test_a_good_token_for_a_staff_member_who_is_gone_goes_to_unknown_sende
     await lmtp.send(fx.gmail_reply(reply_address(999, SECRET, DOMAIN), from_addr="old@example.com"))
     [entry] = list_triage(mail_services.engine)
     assert entry.note == "the reply token names staff member 999, who no longer exists"
+
+
+async def test_an_email_assigned_from_unknown_senders_joins_the_feed_as_an_email(
+    mail_services: Services, lmtp: Lmtp
+) -> None:
+    from staff_feed_tui.store.inbound import assign_triage
+
+    await lmtp.send(fx.outlook_reply("dispatch@paws.example", from_addr="sam.private@example.org"))
+    [entry] = list_triage(mail_services.engine)
+    message_id = assign_triage(mail_services.engine, entry.id, staff_id(mail_services, "sam@example.com"), "alex")
+    [message] = received(mail_services, "sam@example.com")
+    assert (message.id, message.channel, message.body) == (message_id, "email", "Sure, I will be there.")
+    assert fx.QUOTED in (original_email(mail_services, message_id) or "")

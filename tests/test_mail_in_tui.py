@@ -65,3 +65,24 @@ def test_any_reply_text_and_subject_parse(text: str, subject: str) -> None:
            f"Content-Type: text/plain; charset=utf-8\r\n\r\n").encode("utf-8", "surrogatepass") + text.encode(
         "utf-8", "surrogatepass")
     parse_mail(raw)
+
+
+async def test_unknown_senders_lists_an_email_with_its_reason(tmp_path: Path) -> None:
+    from textual.widgets import OptionList
+
+    from staff_feed_tui.tui.screens.triage import TriageScreen
+
+    svc = open_mail_services(tmp_path / "data")
+    ingest(svc, fx.gmail_reply("dispatch@paws.example", from_addr="stranger@example.org"))
+    app = make_app(svc, embedded_worker=False)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await wait_for(pilot, lambda: len(app.screen.query_one(StaffList).staff) == 3, "the staff list")
+        await pilot.press("U")
+        assert isinstance(app.screen, TriageScreen)
+        options = app.screen.query_one(OptionList)
+        await wait_for(pilot, lambda: options.option_count == 1 and not options.get_option_at_index(0).disabled,
+                       "the entry")
+        row = str(options.get_option_at_index(0).prompt)
+        assert row.startswith("email stranger@example.org")
+        assert "Yes, I can take it." in row and "no staff member has the address stranger@example.org" in row
+    svc.close()

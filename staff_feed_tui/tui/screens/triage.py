@@ -133,13 +133,17 @@ class TriageScreen(ModalScreen[None]):
         entries.clear_options()
         now = datetime.now(UTC)
         for entry in event.entries:
-            line = Text(f"{entry.from_number:<16} {format_when(entry.received_at, now):<11} ")
+            # An email's sender is the sender's own text: shown through safe_line, like the body.
+            kind = "email" if entry.channel == "email" else "text"
+            line = Text(f"{kind:<5} {safe_line(entry.from_number)[:40]:<16} {format_when(entry.received_at, now):<11} ")
             line.append(safe_line(entry.body)[:60] or "(no text)")
+            if entry.note:
+                line.append(f"  ({safe_line(entry.note)[:80]})", style="dim")
             if entry.media_count:
                 line.append(f"  [{entry.media_count} file(s)]", style="dim")
             entries.add_option(Option(line, id=str(entry.id)))
         if not event.entries:
-            entries.add_option(Option(Text("No texts from unknown numbers.", style="italic"), disabled=True))
+            entries.add_option(Option(Text("No texts or emails from unknown senders.", style="italic"), disabled=True))
         else:
             entries.highlighted = 0
         entries.focus()
@@ -158,7 +162,7 @@ class TriageScreen(ModalScreen[None]):
             if staff_id:
                 self.resolve(entry.id, staff_id)
 
-        self.app.push_screen(StaffPicker(self._staff, f"Assign the text from {entry.from_number} to…"), chosen)
+        self.app.push_screen(StaffPicker(self._staff, f"Assign the {'email' if entry.channel == 'email' else 'text'} from {safe_line(entry.from_number)[:60]} to…"), chosen)
 
     def action_dismiss_entry(self) -> None:
         entry = self._current
