@@ -537,6 +537,10 @@ def _gateway(args: argparse.Namespace) -> int:
 
 
 def _run_tui(args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Without a terminal the app would wait on an input that never comes (and ssh's scp, sftp or a command
+        # sent to the service account's forced command would leave it running).
+        raise CommandError("the app needs a terminal: connect with `ssh -t`, or run one of the commands in --help")
     from staff_feed_tui.store.quick import read_staff_names
 
     path = _quick_database_path(args)

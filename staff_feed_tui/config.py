@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 APP_NAME = "staff-feed"
@@ -25,7 +25,7 @@ def _read_secret_files(data: Any, keys: tuple[str, ...]) -> Any:
     if not isinstance(data, dict):
         return data
     for key in keys:
-        path = data.pop(f"{key}_file", None)
+        path = data.get(f"{key}_file")
         if path is not None and not isinstance(path, str):
             raise ConfigError(f"{key}_file must be a path written as a string, such as \"/etc/staff-feed/{key}\"")
         if path and not data.get(key):
@@ -51,6 +51,7 @@ class EmailSettings(BaseModel):
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
     password: SecretStr | None = None
+    password_file: Path | None = None
     from_address: str = "dispatch@example.com"
     reply_domain: str | None = None
     # Total size of a message's attachments when sent by email.
@@ -75,6 +76,7 @@ class SmsSettings(BaseModel):
     transport: Literal["twilio", "file"] = "twilio"
     account_sid: str | None = None
     auth_token: SecretStr | None = None
+    auth_token_file: Path | None = None
     from_number: str | None = None
     messaging_service_sid: str | None = None
     api_base_url: str | None = None
@@ -92,6 +94,7 @@ class GatewaySettings(BaseModel):
     port: int = 8080
     public_url: str | None = None
     media_secret: SecretStr | None = None
+    media_secret_file: Path | None = None
     media_ttl_s: int = 3600
     # Inbound MMS: the largest file fetched from Twilio.
     max_media_bytes: int = 5 * 1024 * 1024
@@ -150,6 +153,13 @@ class InboundEmailSettings(BaseModel):
 class TuiSettings(BaseModel):
     # Ring the terminal bell when a staff member's text arrives.
     bell: bool = True
+    # A locked session starts no program and attaches only from attach_root (see core/lockdown.py). Sessions that
+    # come through the service account's forced command are locked whatever this says.
+    locked: bool = False
+    # The external editor (Ctrl+E). In a locked session only one in its restricted mode (rnano) may run.
+    editor: str | None = None
+    # Files are attached only from here; unset: anywhere (unlocked) or <data dir>/drop/<dispatcher> (locked).
+    attach_root: Path | None = None
 
 
 class DatabaseSettings(BaseModel):
@@ -175,6 +185,18 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     inbound_email: InboundEmailSettings = InboundEmailSettings()
     tui: TuiSettings = TuiSettings()
+    # The TOML file these settings came from (None: none was read); never attachable, see core/lockdown.py.
+    _config_file: Path | None = PrivateAttr(default=None)
+
+    @property
+    def config_file(self) -> Path | None:
+        return self._config_file
+
+    @property
+    def secret_files(self) -> list[Path]:
+        """The files secrets were read from (or were to be read from)."""
+        found = [self.email.password_file, self.sms.auth_token_file, self.gateway.media_secret_file]
+        return [path for path in found if path is not None]
 
     @property
     def database_url(self) -> str:
@@ -230,7 +252,9 @@ def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides
             return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path))
 
     try:
-        return _Loaded(**{k: v for k, v in overrides.items() if v is not None})
+        settings = _Loaded(**{k: v for k, v in overrides.items() if v is not None})
+        settings._config_file = path if path.is_file() else None  # noqa: SLF001 - the loader records its source
+        return settings
     except ConfigError:
         raise
     except ValidationError as exc:

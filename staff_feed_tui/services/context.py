@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from staff_feed_tui.config import Settings
+from staff_feed_tui.core.lockdown import SessionPolicy
+from staff_feed_tui.services.session import session_policy
 from staff_feed_tui.store.attachments import AttachmentStore
 from staff_feed_tui.store.db import (
     DatabaseBusy,
@@ -34,6 +36,8 @@ class Services:
     engine: Engine
     attachments: AttachmentStore
     dispatcher: str
+    # What this session may reach beyond the app (editor, files); see core/lockdown.py.
+    policy: SessionPolicy = field(default_factory=SessionPolicy)
 
     @property
     def db_path(self) -> Path | None:
@@ -63,9 +67,11 @@ def open_services(settings: Settings, *, dispatcher: str | None = None, migrate:
         secure_database_file(path, settings.shared_group)
     attachments = AttachmentStore(settings.attachments_dir, shared_group=settings.shared_group)
     attachments.share()
+    name = (dispatcher or current_user()).strip() or current_user()
     return Services(
         settings=settings,
         engine=engine,
         attachments=attachments,
-        dispatcher=(dispatcher or current_user()).strip() or current_user(),
+        dispatcher=name,
+        policy=session_policy(settings, name, as_name=dispatcher, os_user=current_user()),
     )

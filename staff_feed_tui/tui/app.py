@@ -7,17 +7,22 @@ first needed), so `staff-feed` can paint the staff names before the heavy parts 
 from __future__ import annotations
 
 import asyncio
+import os
+import select
+import signal
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from textual import events, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
@@ -38,6 +43,10 @@ DELIVERY_LOOK_S = 5.0  # how often the app reads the channels' state, and whethe
 # is let go at once; this bound is only for a key lost some other way. It is not a guess at how long handling takes:
 # on a loaded machine a key took over a second to bubble up to the bindings, and the keys let go after it landed first.
 KEY_WAIT_S = 10.0
+# On hangup the draft is saved and the process ends within a second: a dead session must not linger. The embedded
+# worker gets this long to record the sends in flight; a send cut short is retried once its lease runs out.
+HANGUP_WORKER_S = 0.4
+EXIT_HANGUP = 129  # 128 + SIGHUP, as a shell reports it
 
 
 def _utcnow() -> datetime:
@@ -88,6 +97,8 @@ class StaffFeedApp(App[int]):
         self._change_wait = CHANGE_POLL_S
         self.delivery_paused: str | None = None  # the paused channels in words, for the top bar
         self._worker_elsewhere = False  # another worker (a service, another app's) is alive
+        self._hung_up = False
+        self._terminal_watch_stop = threading.Event()
 
     @property
     def services(self) -> Services:
@@ -172,6 +183,7 @@ class StaffFeedApp(App[int]):
             self._wake_later()
 
     def on_mount(self) -> None:
+        self._watch_for_hangup()
         if not self.opened:
             from staff_feed_tui.tui.screens.boot import BootScreen
 
@@ -292,7 +304,76 @@ class StaffFeedApp(App[int]):
         if feeds:
             self.screen.post_message(FeedsChanged(feeds))
 
+    # ---- hangup: the client went away ---------------------------------------------------------------------------
+
+    def _watch_for_hangup(self) -> None:
+        """SIGHUP, and the terminal reporting a hangup (for a session where SIGHUP is ignored), both end the app."""
+        if self.is_headless:
+            return
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.hang_up)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+        try:
+            fd = sys.__stdin__.fileno() if sys.__stdin__ is not None else -1
+        except (OSError, ValueError):
+            fd = -1
+        if fd >= 0 and os.isatty(fd):
+            threading.Thread(target=self._watch_terminal, args=(fd,), name="hangup-watch", daemon=True).start()
+
+    def _watch_terminal(self, fd: int) -> None:
+        poller = select.poll()
+        poller.register(fd, 0)  # no events asked for: poll reports only a hangup or an error
+        while not self._terminal_watch_stop.is_set():
+            if poller.poll(200):
+                self.call_from_thread(self.hang_up)
+                return
+
+    def hang_up(self) -> None:
+        """The client is gone: save the open draft and end the process. Nothing can be drawn any more, so the
+        usual way out (unmounting every widget, restoring a terminal that is gone) is skipped; only the embedded
+        worker gets a moment to record the sends in flight."""
+        if self._hung_up:
+            return
+        self._hung_up = True
+        self.save_open_drafts()
+        self._worker_stop.set()
+        if self.is_headless:  # a test's app: leave it to the test
+            self.exit(return_code=EXIT_HANGUP)
+            return
+        threading.Thread(target=self._end_after_hangup, name="hangup-exit", daemon=True).start()
+
+    def _end_after_hangup(self) -> None:
+        if self._worker_thread is not None:
+            self._worker_thread.join(HANGUP_WORKER_S)
+        os._exit(EXIT_HANGUP)
+
+    # ---- a locked session starts no program ----------------------------------------------------------------------
+
+    @property
+    def locked(self) -> bool:
+        return self.opened and self.services.policy.locked
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if self.locked and command.title == "Screenshot":
+                continue  # it writes files into the service account's home
+            yield command
+
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        """A link would start a browser on the host: not in a locked session."""
+        if self.locked:
+            self.notify("links are not opened in this session", severity="warning")
+            return
+        super().open_url(url, new_tab=new_tab)
+
     async def on_unmount(self) -> None:
+        self._terminal_watch_stop.set()
+        if not self.is_headless:
+            try:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
         self._worker_stop.set()
         if self.outbox_worker is not None:
             self.outbox_worker.request_stop()
@@ -315,6 +396,12 @@ class StaffFeedApp(App[int]):
 
     async def action_quit(self) -> None:
         """The open draft is written before the app exits."""
+        self.save_open_drafts()
+        self.exit()
+
+    def save_open_drafts(self) -> None:
+        if not self.opened:
+            return
         from staff_feed_tui.tui.screens.main import MainScreen
 
         for screen in self.screen_stack:
@@ -324,7 +411,6 @@ class StaffFeedApp(App[int]):
                 screen.save_open_draft_now()
             except Exception:  # noqa: BLE001 - leaving must not fail; the draft saved a second ago stays
                 self.log.error("could not save the open draft on exit")
-        self.exit()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen) or not self.opened:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import tempfile
 
 from textual.app import App, SuspendNotSupported
 
 
-def edit_in_editor(app: App[object], text: str) -> str | None:
-    """Open $VISUAL or $EDITOR (else vi) on `text`; returns the edited text, or None when the editor failed."""
-    command = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+def edit_in_editor(app: App[object], text: str, command: list[str]) -> str | None:
+    """Open the editor `command` (the session policy's) on `text`; returns the edited text, or None when the editor
+    failed."""
     fd, name = tempfile.mkstemp(prefix="staff-feed-draft-", suffix=".txt")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from staff_feed_tui.core.draft import AttachmentFile, DraftError, check_attachment, human_size
 from staff_feed_tui.core.filters import FeedFilter, FilterValues
 from staff_feed_tui.core.fts import fts_words
+from staff_feed_tui.core.lockdown import EditorRefused
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.segments import MAX_SMS_CHARS, WARN_SEGMENTS, count_segments
 from staff_feed_tui.core.texting import sms_unavailable_reason
@@ -709,13 +711,14 @@ class MainScreen(Screen[None]):
                 self._draft_changed()
             self.set_focus(self.query_one(Composer))
 
-        self.app.push_screen(AttachPicker(Path.cwd(), tray.files), chosen)
+        scope = self.app.services.policy.attach
+        self.app.push_screen(AttachPicker(scope.start_dir(Path.cwd()), tray.files, scope), chosen)
 
     def _offer_attach(self, raw: str, *, sending: bool = False) -> None:
         tray = self.query_one(AttachmentTray)
         composer = self.query_one(Composer)
         try:
-            file = check_attachment(raw, tray.files)
+            file = self.app.services.policy.attach.check(raw, Path.cwd(), tray.files)
         except DraftError as exc:
             self._set_error(str(exc))
             return
@@ -757,7 +760,12 @@ class MainScreen(Screen[None]):
     @on(Composer.EditorRequested)
     def _editor(self, event: Composer.EditorRequested) -> None:
         composer = event.composer
-        edited = edit_in_editor(self.app, composer.text)
+        try:
+            command = self.app.services.policy.editor_command(os.environ)
+        except EditorRefused as exc:
+            self._set_error(str(exc))
+            return
+        edited = edit_in_editor(self.app, composer.text, command)
         if edited is None:
             self._set_error("the editor failed or was not found: set $EDITOR (or $VISUAL)")
             return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,27 @@ from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from staff_feed_tui.core.draft import AttachmentFile, DraftError, check_attachment, human_size
+from staff_feed_tui.core.draft import AttachmentFile, DraftError, human_size
+from staff_feed_tui.core.lockdown import AttachScope
 from staff_feed_tui.core.safe_text import safe_line
 
 
-def complete_path(text: str) -> str:
-    """Tab completion for a path: the longest common continuation of what matches."""
+def complete_path(text: str, scope: AttachScope | None = None) -> str:
+    """Tab completion for a path: the longest common continuation of what matches (within the scope's root)."""
+    if scope is not None and scope.root is not None:
+        directory, prefix = os.path.split(text)
+        try:
+            listed = scope.resolve(directory or ".", scope.root)
+            names = [n for n in os.listdir(listed) if n.startswith(prefix) and scope.visible(listed / n)]
+        except (DraftError, OSError):
+            return text
+        if not names:
+            return text
+        common = os.path.commonprefix(names)
+        completed = os.path.join(directory, common)
+        if len(names) == 1 and (listed / common).is_dir():
+            completed += os.sep
+        return completed
     expanded = os.path.expanduser(text) if text else "./"
     directory, prefix = os.path.split(expanded)
     try:
@@ -49,15 +64,16 @@ class PathInput(Input):
     burst over a slow link) must start a new path, not extend the old one.
     """
 
-    def __init__(self, *, on_enter: Callable[[str], bool], **kwargs: Any) -> None:
+    def __init__(self, *, on_enter: Callable[[str], bool], scope: AttachScope | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._on_enter = on_enter
+        self._scope = scope
 
     async def _on_key(self, event: Key) -> None:
         if event.key == "tab":
             event.stop()
             event.prevent_default()
-            self.value = complete_path(self.value)
+            self.value = complete_path(self.value, self._scope)
             self.cursor_position = len(self.value)
             return
         if event.key == "enter":
@@ -67,6 +83,17 @@ class PathInput(Input):
                 self.value = ""
             return
         await super()._on_key(event)
+
+
+class ScopedTree(DirectoryTree):
+    """The picker's tree: entries the scope refuses (a symlink out of the root, the data dir) are not shown."""
+
+    def __init__(self, path: Path, scope: AttachScope, **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        self._scope = scope
+
+    def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
+        return [path for path in paths if self._scope.visible(path)]
 
 
 class AttachPicker(ModalScreen[list[AttachmentFile] | None]):
@@ -86,20 +113,21 @@ class AttachPicker(ModalScreen[list[AttachmentFile] | None]):
     AttachPicker .hint { color: $text-muted; }
     """
 
-    def __init__(self, start: Path, already: list[AttachmentFile]) -> None:
+    def __init__(self, start: Path, already: list[AttachmentFile], scope: AttachScope | None = None) -> None:
         super().__init__()
         self._start = start
+        self._scope = scope or AttachScope()
         self._chosen: list[AttachmentFile] = []
         self._already = already
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text("Attach files", style="bold"))
-            yield PathInput(on_enter=self._path_entered, placeholder="Path to a file (Tab completes, Enter adds)",
-                            id="path")
+            yield PathInput(on_enter=self._path_entered, scope=self._scope,
+                            placeholder="Path to a file (Tab completes, Enter adds)", id="path")
             yield Static("", id="picker-error")
             with Horizontal():
-                yield DirectoryTree(self._start, id="tree")
+                yield ScopedTree(self._start, self._scope, id="tree")
                 yield OptionList(id="chosen")
             yield Static("Enter/Space add · Del remove · Ctrl+S attach · Esc cancel", classes="hint")
 
@@ -111,7 +139,7 @@ class AttachPicker(ModalScreen[list[AttachmentFile] | None]):
     def _add(self, raw: str) -> bool:
         error = self.query_one("#picker-error", Static)
         try:
-            file = check_attachment(raw, [*self._already, *self._chosen])
+            file = self._scope.check(raw, self._start, [*self._already, *self._chosen])
         except DraftError as exc:
             error.update(Text(str(exc)))
             error.display = True
@@ -134,7 +162,10 @@ class AttachPicker(ModalScreen[list[AttachmentFile] | None]):
         value = raw.strip()
         if not value:
             return False
-        path = Path(os.path.expanduser(value))
+        try:
+            path = self._scope.resolve(value, self._start)
+        except DraftError:
+            return self._add(value)  # says why
         if path.is_dir():
             self.query_one(DirectoryTree).path = path
             return True
