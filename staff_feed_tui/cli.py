@@ -89,6 +89,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("doctor", "check the configuration, SMTP, Twilio and the gateway URL, without sending anything")
 
+    accounts = command("dispatcher", "dispatcher accounts on a shared host: names and the SSH keys that log in as them")
+    accounts.add_argument("--authorized-keys", metavar="FILE", default=None,
+                          help="the service account's authorized_keys (default: ~/.ssh/authorized_keys)")
+    accounts_sub = accounts.add_subparsers(dest="dispatcher_command", metavar="ACTION", required=True)
+    add = accounts_sub.add_parser("add", help="add a dispatcher (or enable a disabled one), with a key")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--ssh-key", metavar="FILE", help="their public key (.pub)")
+    key = accounts_sub.add_parser("key", help="add or remove a dispatcher's key")
+    key_sub = key.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    key_add = key_sub.add_parser("add", help="add a public key (.pub)")
+    key_add.add_argument("name", metavar="NAME")
+    key_add.add_argument("file", metavar="FILE")
+    key_remove = key_sub.add_parser("remove", help="remove a key by its fingerprint (as `dispatcher list` shows it)")
+    key_remove.add_argument("name", metavar="NAME")
+    key_remove.add_argument("fingerprint", metavar="FINGERPRINT")
+    disable = accounts_sub.add_parser("disable", help="disable a dispatcher and remove their keys")
+    disable.add_argument("name", metavar="NAME")
+    accounts_sub.add_parser("list", help="list dispatchers and their keys")
+
     worker = command("worker", "run the outbox worker (the TUI embeds one too)")
     worker.add_argument("--once", action="store_true",
                         help="one pass over what is due now, then exit (never waits out a pause or a backoff)")
@@ -178,6 +197,15 @@ def _dispatcher_name(name: str) -> str:
         raise CommandError(str(exc)) from None
 
 
+def _require_secrets(settings: Any, what: str) -> None:
+    from staff_feed_tui.config import ConfigError
+
+    try:
+        settings.require_secrets(what)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def _services(args: argparse.Namespace) -> Any:
     from staff_feed_tui.services.context import DatabaseBusy, open_services
 
@@ -227,6 +255,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _worker(args)
     if command == "retry":
         return _retry(args)
+    if command == "dispatcher":
+        return _dispatcher(args)
     if command == "doctor":
         return _doctor(args)
     if command == "gateway":
@@ -383,6 +413,39 @@ def message_json(m: Any) -> dict[str, Any]:
     }
 
 
+def _dispatcher(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from staff_feed_tui.core.accounts import AccountError
+    from staff_feed_tui.core.safe_text import safe_line
+    from staff_feed_tui.services import dispatchers as accounts
+
+    services = _services(args)
+    action = args.dispatcher_command
+    try:
+        if action == "list":
+            for account in accounts.dispatcher_accounts(services):
+                state = "disabled" if account.disabled else f"{len(account.keys)} key(s)"
+                print(f"{safe_line(account.name):<32} {state}")
+                for fingerprint, key in account.keys:
+                    print(f"    {fingerprint}  {key.kind}")
+            return 0
+        if action == "add":
+            said = accounts.add_dispatcher(services, args.name, args.ssh_key)
+        elif action == "disable":
+            said = accounts.disable_dispatcher(services, args.name)
+        elif args.key_command == "add":
+            said = accounts.add_dispatcher_key(services, args.name, args.file)
+        else:
+            said = accounts.remove_dispatcher_key(services, args.name, args.fingerprint)
+        path = Path(args.authorized_keys).expanduser() if args.authorized_keys else accounts.default_authorized_keys()
+        count = accounts.write_authorized_keys(services, path)
+    except AccountError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"{said}; {path} holds {count} dispatcher key(s)")
+    return 0
+
+
 def _worker(args: argparse.Namespace) -> int:
     import asyncio
     import logging
@@ -393,6 +456,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = _services(args)
+    _require_secrets(services.settings, "the worker")
     worker = make_worker(services.settings, services.engine)
     # SIGTERM and Ctrl+C: no new sends, what is on the wire finishes, the other claims go back to the queue.
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -445,25 +509,30 @@ def _doctor(args: argparse.Namespace) -> int:
     import asyncio
 
     from staff_feed_tui.delivery.doctor import Check, run_checks
+    from staff_feed_tui.services.access import check_access
     from staff_feed_tui.store.migrations import current_revision
 
     try:
-        services = _services(args)
+        settings = _settings(args)
     except CommandError as exc:
         print(Check("configuration", False, str(exc)).line())
         return EXIT_ERROR
-    settings = services.settings
-    checks = [
-        Check("configuration", True, f"data dir {settings.data_dir}"),
-        Check("database", True, f"{settings.database_url} at revision {current_revision(services.engine)}"),
-    ]
-    for check in checks:
+    where = settings.config_file or "no config file, defaults and STAFF_FEED_*"
+    print(Check("configuration", True, f"{where}; data dir {settings.data_dir}").line(), flush=True)
+    access = [Check(a.name, a.ok, a.detail) for a in check_access(settings)]
+    for check in access:
         print(check.line(), flush=True)
-    results = asyncio.run(run_checks(settings))
+    try:
+        services = _services(args)
+    except CommandError as exc:
+        print(Check("database", False, str(exc)).line())
+        return EXIT_ERROR
+    print(Check("database", True, f"{settings.database_url} at revision {current_revision(services.engine)}").line(),
+          flush=True)
     from staff_feed_tui.mail_in.service import check_mail_in
 
-    results.append(Check(*check_mail_in(settings.inbound_email)))
-    for check in results:
+    results = [*access, *asyncio.run(run_checks(settings)), Check(*check_mail_in(settings.inbound_email))]
+    for check in results[len(access):]:
         print(check.line(), flush=True)
     return 0 if all(c.ok for c in results) else EXIT_ERROR
 
@@ -513,6 +582,7 @@ def _gateway(args: argparse.Namespace) -> int:
 
     services = _services(args)
     settings = services.settings
+    _require_secrets(settings, "the gateway")
     missing = [
         name
         for name, value in (

@@ -2,6 +2,7 @@
 
 Nothing is read at import time. `load_settings` is called by the CLI (or a test) and the result is passed down.
 Secrets are `SecretStr`, so they never print in a repr or a log line; each may instead be given as `<key>_file`.
+Nothing is wrong in silence: an unknown key, or one in the wrong section, is refused with its line.
 """
 
 from __future__ import annotations
@@ -10,33 +11,31 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from staff_feed_tui.core.toml_lines import key_lines
 
 APP_NAME = "staff-feed"
+# Searched after the user's own file, so one file can serve every account on a host (and root's admin commands).
+SYSTEM_CONFIG_PATH = Path("/etc/staff-feed/config.toml")
+# (section, key) of each secret that may be given as `<key>_file`.
+SECRET_KEYS = (
+    ("email", "password"), ("sms", "auth_token"), ("gateway", "media_secret"), ("inbound_email", "password"),
+)
 
 
 class ConfigError(ValueError):
     """A configuration problem, worded for the operator."""
 
 
-def _read_secret_files(data: Any, keys: tuple[str, ...]) -> Any:
-    """Turn `<key>_file = "/path"` into `<key> = <file content>` for each secret key."""
-    if not isinstance(data, dict):
-        return data
-    for key in keys:
-        path = data.get(f"{key}_file")
-        if path is not None and not isinstance(path, str):
-            raise ConfigError(f"{key}_file must be a path written as a string, such as \"/etc/staff-feed/{key}\"")
-        if path and not data.get(key):
-            try:
-                data[key] = Path(path).expanduser().read_text().strip()
-            except OSError as exc:
-                raise ConfigError(f"cannot read {key}_file {path}: {exc.strerror or exc}") from None
-    return data
+class Section(BaseModel):
+    """A `[section]` of the file: a key it does not have is an error, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
-class CompanySettings(BaseModel):
+class CompanySettings(Section):
     name: str = "Our Company"
     text_messaging: bool = False
     sms_number: str | None = None
@@ -44,7 +43,7 @@ class CompanySettings(BaseModel):
     default_region: str = "US"
 
 
-class EmailSettings(BaseModel):
+class EmailSettings(Section):
     transport: Literal["smtp", "file"] = "smtp"
     host: str = "localhost"
     port: int | None = None
@@ -60,11 +59,6 @@ class EmailSettings(BaseModel):
     # A CA bundle for a server with a private certificate; certificates are always validated.
     ca_file: str | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _secrets(cls, data: Any) -> Any:
-        return _read_secret_files(data, ("password",))
-
     @property
     def effective_port(self) -> int:
         if self.port:
@@ -72,7 +66,7 @@ class EmailSettings(BaseModel):
         return {"tls": 465, "starttls": 587, "none": 25}[self.security]
 
 
-class SmsSettings(BaseModel):
+class SmsSettings(Section):
     transport: Literal["twilio", "file"] = "twilio"
     account_sid: str | None = None
     auth_token: SecretStr | None = None
@@ -83,13 +77,8 @@ class SmsSettings(BaseModel):
     status_callback: bool = False
     timeout_s: float = 30.0
 
-    @model_validator(mode="before")
-    @classmethod
-    def _secrets(cls, data: Any) -> Any:
-        return _read_secret_files(data, ("auth_token",))
 
-
-class GatewaySettings(BaseModel):
+class GatewaySettings(Section):
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = None
@@ -99,13 +88,8 @@ class GatewaySettings(BaseModel):
     # Inbound MMS: the largest file fetched from Twilio.
     max_media_bytes: int = 5 * 1024 * 1024
 
-    @model_validator(mode="before")
-    @classmethod
-    def _secrets(cls, data: Any) -> Any:
-        return _read_secret_files(data, ("media_secret",))
 
-
-class DeliverySettings(BaseModel):
+class DeliverySettings(Section):
     embedded_worker: bool = True
     # Bounds only a message's own temporary refusals (SMTP 4xx at RCPT or DATA); a paused channel uses none.
     max_attempts: int = 8
@@ -117,7 +101,7 @@ class DeliverySettings(BaseModel):
     batch_size: int = 100
 
 
-class InboundEmailSettings(BaseModel):
+class InboundEmailSettings(Section):
     """Where replies and bounces come back from: off, an IMAP mailbox that catches `reply+…@`, or an LMTP server
     that the local MTA hands that mail to (`staff-feed mail-in`)."""
 
@@ -128,6 +112,7 @@ class InboundEmailSettings(BaseModel):
     security: Literal["tls", "starttls", "none"] = "tls"
     username: str | None = None
     password: SecretStr | None = None
+    password_file: Path | None = None
     folder: str = "INBOX"
     # Where a stored message is moved; unset: it is flagged \Seen and left in place.
     processed_folder: str | None = None
@@ -135,11 +120,6 @@ class InboundEmailSettings(BaseModel):
     idle_s: float = 300.0
     poll_s: float = 30.0
     timeout_s: float = 30.0
-
-    @model_validator(mode="before")
-    @classmethod
-    def _secrets(cls, data: Any) -> Any:
-        return _read_secret_files(data, ("password",))
 
     @property
     def effective_port(self) -> int:
@@ -150,7 +130,7 @@ class InboundEmailSettings(BaseModel):
         return 993 if self.security == "tls" else 143
 
 
-class TuiSettings(BaseModel):
+class TuiSettings(Section):
     # Ring the terminal bell when a staff member's text arrives.
     bell: bool = True
     # A locked session starts no program and attaches only from attach_root (see core/lockdown.py). Sessions that
@@ -162,7 +142,7 @@ class TuiSettings(BaseModel):
     attach_root: Path | None = None
 
 
-class DatabaseSettings(BaseModel):
+class DatabaseSettings(Section):
     url: str | None = None
 
 
@@ -170,7 +150,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STAFF_FEED_",
         env_nested_delimiter="__",
-        extra="ignore",
+        extra="forbid",
         nested_model_default_partial_update=True,
     )
 
@@ -187,6 +167,8 @@ class Settings(BaseSettings):
     tui: TuiSettings = TuiSettings()
     # The TOML file these settings came from (None: none was read); never attachable, see core/lockdown.py.
     _config_file: Path | None = PrivateAttr(default=None)
+    # Secret files this account may not read ("email.password_file"): kept from a dispatcher's app on purpose.
+    _unreadable_secrets: tuple[str, ...] = PrivateAttr(default=())
 
     @property
     def config_file(self) -> Path | None:
@@ -195,8 +177,19 @@ class Settings(BaseSettings):
     @property
     def secret_files(self) -> list[Path]:
         """The files secrets were read from (or were to be read from)."""
-        found = [self.email.password_file, self.sms.auth_token_file, self.gateway.media_secret_file]
+        found = [getattr(getattr(self, section), f"{key}_file") for section, key in SECRET_KEYS]
         return [path for path in found if path is not None]
+
+    @property
+    def unreadable_secrets(self) -> tuple[str, ...]:
+        return self._unreadable_secrets
+
+    def require_secrets(self, what: str) -> None:
+        """ConfigError when a secret file could not be read: `what` (the worker, the gateway) needs them."""
+        if self._unreadable_secrets:
+            names = ", ".join(self._unreadable_secrets)
+            raise ConfigError(f"{what} cannot read {names} (permission denied): run it as the account that owns "
+                              f"the secrets")
 
     @property
     def database_url(self) -> str:
@@ -224,20 +217,113 @@ def default_data_dir() -> Path:
 
 
 def resolve_config_path(cli_path: str | os.PathLike[str] | None) -> tuple[Path, bool]:
-    """Return the TOML path and whether it was asked for explicitly (then it must exist)."""
+    """Return the TOML path and whether it was asked for explicitly (then it must exist): `--config`, else
+    STAFF_FEED_CONFIG, else the user's own file, else the system-wide one (which need not exist)."""
     if cli_path:
         return Path(cli_path).expanduser(), True
     env = os.environ.get("STAFF_FEED_CONFIG")
     if env:
         return Path(env).expanduser(), True
-    return default_config_path(), False
+    user = default_config_path()
+    return (user if user.exists() or not SYSTEM_CONFIG_PATH.exists() else SYSTEM_CONFIG_PATH), False
+
+
+def _read_toml(path: Path, explicit: bool) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    import tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"config file not found: {path}") from None
+        return {}, {}
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory") from None
+    except PermissionError:
+        raise ConfigError(f"cannot read the config file {path}: permission denied for this account") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the config file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return tomllib.loads(text), key_lines(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML in the config file {path}: {exc}") from None
+
+
+def _sections() -> dict[str, type[BaseModel]]:
+    return {
+        name: field.annotation
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, Section)
+    }
+
+
+def _home_of(key: str) -> str | None:
+    """Where a key that is not where it was written belongs: "in [email]", "at the top of the file", or None."""
+    sections = _sections()
+    if key in Settings.model_fields and key not in sections:
+        return "at the top of the file, before any [section]"
+    homes = [f"[{name}]" for name, model in sections.items() if key in model.model_fields]
+    return "in " + " or ".join(homes) if homes else None
+
+
+# A value under a key with one of these words in its name is never shown: a mistyped secret must not be printed.
+_SECRET_WORDS = ("password", "secret", "token")
+
+
+def _problem(error: Any, path: Path, lines: dict[tuple[str, ...], int]) -> str:
+    """One pydantic error in words, naming the key and where it was written (a line, or an env variable)."""
+    loc = tuple(str(part) for part in error["loc"])
+    key = loc[-1] if loc else "settings"
+    section = f"in [{loc[0]}]" if len(loc) > 1 else "at the top of the file"
+    written = next((loc[:n] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
+    if written is not None:
+        where = f"{path} line {lines[written]}: "
+    else:
+        env = next((f"STAFF_FEED_{'__'.join(p.upper() for p in loc[:n])}" for n in range(len(loc), 0, -1)
+                    if f"STAFF_FEED_{'__'.join(p.upper() for p in loc[:n])}" in os.environ), None)
+        where = f"{env}: " if env else ""
+    if error["type"] == "extra_forbidden":
+        if len(loc) == 1 and isinstance(error.get("input"), dict):
+            return f"{where}unknown section [{key}]"
+        home = _home_of(key)
+        hint = f"; it belongs {home}" if home and not home.startswith(section) else ""
+        return f"{where}unknown key '{key}' {section}{hint}"
+    value = error.get("input")
+    if any(word in key.lower() for word in _SECRET_WORDS):
+        shown = " (the value is not shown: it is a secret)"
+    elif isinstance(value, str | int | float | bool):
+        shown = f" (got {value!r})"
+    else:
+        shown = ""
+    words = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+    return f"{where}{'.'.join(loc)} is invalid: {words}{shown}"
+
+
+def _read_secrets(settings: Settings) -> None:
+    """Each `<key>_file` read into its key. A file this account may not read leaves the secret unset and is noted:
+    a dispatcher's app runs without the senders' secrets (the worker service has them)."""
+    unreadable = []
+    for section_name, key in SECRET_KEYS:
+        section = getattr(settings, section_name)
+        path = getattr(section, f"{key}_file")
+        if path is None or getattr(section, key) is not None:
+            continue
+        try:
+            value = path.expanduser().read_text(encoding="utf-8").strip()
+        except PermissionError:
+            unreadable.append(f"{section_name}.{key}_file {path}")
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise ConfigError(f"cannot read {section_name}.{key}_file {path}: {reason}") from None
+        setattr(settings, section_name, section.model_copy(update={key: SecretStr(value)}))
+    settings._unreadable_secrets = tuple(unreadable)  # noqa: SLF001 - the loader records what it could not read
 
 
 def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Build the settings. `overrides` are the CLI flags, nested as dicts (`database={"url": ...}`)."""
     path, explicit = resolve_config_path(config_path)
-    if explicit and not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+    toml, lines = _read_toml(path, explicit)
 
     class _Loaded(Settings):
         @classmethod
@@ -249,39 +335,14 @@ def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path))
+            return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=toml))
 
     try:
         settings = _Loaded(**{k: v for k, v in overrides.items() if v is not None})
-        settings._config_file = path if path.is_file() else None  # noqa: SLF001 - the loader records its source
-        return settings
-    except ConfigError:
-        raise
     except ValidationError as exc:
-        raise ConfigError(f"configuration in {path} or STAFF_FEED_* is invalid: {describe_invalid(exc)}") from None
-    except ValueError as exc:  # TOML decode errors (their text names a line and column, never a value)
-        raise ConfigError(f"configuration in {path} or STAFF_FEED_* is invalid: {exc}") from None
-
-
-_SECRET_SUFFIXES = ("password", "secret", "token")
-
-
-def describe_invalid(exc: ValidationError) -> str:
-    """Each problem as `section.key: what is wrong (got 'value')`, on one line.
-
-    pydantic's own text echoes every input, so a mistyped `password = 731953117` would print the password: a value
-    is shown only when it is a plain scalar under a key that is not a secret.
-    """
-    problems = []
-    for error in exc.errors(include_url=False):
-        loc = ".".join(str(part) for part in error["loc"])
-        value = error.get("input")
-        last = str(error["loc"][-1]) if error["loc"] else ""
-        shown = ""
-        if isinstance(value, str | int | float | bool) and not last.lower().endswith(_SECRET_SUFFIXES):
-            shown = f" (got {value!r})"
-        elif last.lower().endswith(_SECRET_SUFFIXES):
-            shown = " (the value is not shown: it is a secret)"
-        words = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
-        problems.append(f"{loc or 'settings'}: {words}{shown}")
-    return "; ".join(problems)
+        raise ConfigError("; ".join(_problem(error, path, lines) for error in exc.errors(include_url=False))) from None
+    except ValueError as exc:  # a value an env variable gave that could not be parsed (e.g. not JSON)
+        raise ConfigError(f"configuration in STAFF_FEED_* is invalid: {exc}") from None
+    settings._config_file = path if toml or lines else None  # noqa: SLF001 - the loader records its source
+    _read_secrets(settings)
+    return settings

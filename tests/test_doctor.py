@@ -70,7 +70,8 @@ def test_doctor_all_good(tmp_path: Path, capsys: pytest.CaptureFixture[str], hea
         twilio.stop()
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert [line.split()[0] for line in lines] == ["ok"] * 6
+    # configuration, data dir, database file, attachments, database, email, sms, gateway, inbound email
+    assert [line.split()[0] for line in lines] == ["ok"] * 9
     assert "inbound email" in lines[-1] and "off" in lines[-1]  # mail-in is off unless configured
     assert "logged in as dispatch" in out
     assert "account 'Test account' is active" in out

@@ -14,8 +14,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from staff_feed_tui.config import Settings
+from staff_feed_tui.core.accounts import AccountError, check_acting_as
 from staff_feed_tui.core.lockdown import SessionPolicy
 from staff_feed_tui.services.session import session_policy
+from staff_feed_tui.store.accounts import is_disabled
 from staff_feed_tui.store.attachments import AttachmentStore
 from staff_feed_tui.store.db import (
     DatabaseBusy,
@@ -55,7 +57,10 @@ def current_user() -> str:
 
 
 def open_services(settings: Settings, *, dispatcher: str | None = None, migrate: bool = True) -> Services:
+    """Open the parts. `dispatcher` is `--as`: refused for someone else unless this is root or the service account,
+    and for a disabled dispatcher (AccountError, a ValueError)."""
     prepare_data_dir(settings.data_dir, settings.shared_group)
+    check_acting_as(dispatcher, os_user=current_user(), euid=os.geteuid(), data_owner=settings.data_dir.stat().st_uid)
     url = settings.database_url
     path = sqlite_path(url)
     if path is not None:
@@ -68,6 +73,9 @@ def open_services(settings: Settings, *, dispatcher: str | None = None, migrate:
     attachments = AttachmentStore(settings.attachments_dir, shared_group=settings.shared_group)
     attachments.share()
     name = (dispatcher or current_user()).strip() or current_user()
+    if is_disabled(engine, name):
+        engine.dispose()
+        raise AccountError(f"dispatcher {name!r} is disabled")
     return Services(
         settings=settings,
         engine=engine,

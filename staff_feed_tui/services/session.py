@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from staff_feed_tui.config import Settings
-from staff_feed_tui.core.accounts import check_dispatcher_name
+from staff_feed_tui.core.accounts import check_account_name
 from staff_feed_tui.core.lockdown import DROP_DIR, AttachScope, SessionPolicy, session_is_locked
 from staff_feed_tui.store.db import sqlite_path
 
@@ -32,7 +32,7 @@ def session_policy(
     never += [_real(path) for path in settings.secret_files]
     root = settings.tui.attach_root.expanduser() if settings.tui.attach_root else None
     if root is None and locked:
-        root = settings.data_dir / DROP_DIR / check_dispatcher_name(dispatcher)
+        root = settings.data_dir / DROP_DIR / check_account_name(dispatcher)
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
     # The drop folders are the one part of the data dir that may be attached from.
     allowed = (data_dir / DROP_DIR,)

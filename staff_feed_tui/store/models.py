@@ -53,6 +53,21 @@ class Dispatcher(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # `staff-feed dispatcher disable`: their keys are gone and the app refuses their name.
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DispatcherKey(SQLModel, table=True):
+    """An SSH public key that logs in to the service account as this dispatcher (see core/accounts.py)."""
+
+    __tablename__ = "dispatcher_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dispatcher_id: int = Field(foreign_key="dispatcher.id", index=True)
+    fingerprint: str = Field(unique=True)  # a key is one identity: never two dispatchers'
+    kind: str
+    blob: str = Field(sa_type=Text)
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Message(SQLModel, table=True):

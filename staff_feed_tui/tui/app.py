@@ -236,9 +236,14 @@ class StaffFeedApp(App[int]):
         self.startup_error = problem
         self.exit(return_code=2)
 
+    @property
+    def delivery_by_service(self) -> bool:
+        """This account may not read the senders' secrets (kept with the worker service): no embedded worker."""
+        return self.services is not None and bool(self.services.settings.unreadable_secrets)
+
     def _look_at_delivery(self) -> None:
         running = self._worker_thread is not None and self._worker_thread.is_alive()
-        self._read_delivery(want_worker=self.embedded_worker and not running)
+        self._read_delivery(want_worker=self.embedded_worker and not running and not self.delivery_by_service)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="delivery")
     def _read_delivery(self, want_worker: bool) -> None:
@@ -280,6 +285,8 @@ class StaffFeedApp(App[int]):
         worker, thread = self.outbox_worker, self._worker_thread
         if worker is not None and thread is not None and thread.is_alive():
             return f"delivery: {worker.state.text}"
+        if self.delivery_by_service:
+            return "delivery by the service worker"
         if self._worker_elsewhere:
             return "delivery: by another worker"
         return "delivery: starting" if self.embedded_worker else "delivery: external worker"
