@@ -650,6 +650,8 @@ def _quick_database_path(args: argparse.Namespace) -> Any:
             from platformdirs import user_config_dir
 
             default = Path(user_config_dir("staff-feed")) / "config.toml"
+            if not default.exists():
+                default = Path("/etc/staff-feed/config.toml")  # config.SYSTEM_CONFIG_PATH, without pydantic
             toml = tomllib.loads(default.read_text(encoding="utf-8")) if default.is_file() else {}
     except (OSError, ValueError):
         return None

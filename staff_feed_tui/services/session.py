@@ -9,7 +9,7 @@ from pathlib import Path
 from staff_feed_tui.config import Settings
 from staff_feed_tui.core.accounts import check_account_name
 from staff_feed_tui.core.lockdown import DROP_DIR, AttachScope, SessionPolicy, session_is_locked
-from staff_feed_tui.store.db import sqlite_path
+from staff_feed_tui.store.db import prepare_data_dir, sqlite_path
 
 
 def _real(path: Path) -> Path:
@@ -32,8 +32,11 @@ def session_policy(
     never += [_real(path) for path in settings.secret_files]
     root = settings.tui.attach_root.expanduser() if settings.tui.attach_root else None
     if root is None and locked:
+        # The drop folders' folder is shared like the data dir (each dispatcher makes their own in it); a
+        # dispatcher's own folder is theirs alone.
+        prepare_data_dir(settings.data_dir / DROP_DIR, settings.shared_group)
         root = settings.data_dir / DROP_DIR / check_account_name(dispatcher)
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        root.mkdir(exist_ok=True, mode=0o700)
     # The drop folders are the one part of the data dir that may be attached from.
     allowed = (data_dir / DROP_DIR,)
     return SessionPolicy(
