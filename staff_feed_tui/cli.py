@@ -609,7 +609,15 @@ def _gateway(args: argparse.Namespace) -> int:
 def _run_tui(args: argparse.Namespace) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         # Without a terminal the app would wait on an input that never comes (and ssh's scp, sftp or a command
-        # sent to the service account's forced command would leave it running).
+        # sent to the service account's forced command would leave it running). A configuration mistake is still
+        # said first, in the same sentence every command uses; nothing is opened or written either way.
+        from staff_feed_tui.store.db import DatabaseUrlError, check_database_url
+
+        settings = _settings(args)
+        try:
+            check_database_url(settings.database_url)
+        except DatabaseUrlError as exc:
+            raise CommandError(str(exc)) from None
         raise CommandError("the app needs a terminal: connect with `ssh -t`, or run one of the commands in --help")
     from staff_feed_tui.store.quick import read_staff_names
 
