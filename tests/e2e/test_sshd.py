@@ -289,12 +289,15 @@ def _through(port: int, payload: bytes) -> bytes:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+    received = b""
     with conn:
-        conn.sendall(payload)
-        received = b""
-        while chunk := conn.recv(4096):
-            received += chunk
-        return received
+        try:
+            conn.sendall(payload)
+            while chunk := conn.recv(4096):
+                received += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # closed with a reset rather than a FIN: closed unanswered all the same
+    return received
 
 
 def test_forwarding_is_refused(host: Host) -> None:
@@ -318,8 +321,8 @@ def test_forwarding_is_refused(host: Host) -> None:
             try:
                 port = local if "-L" in extra else socks
                 answer = _through(port, payload)
-                if "-D" in extra:  # the SOCKS greeting is the client's own; the CONNECT reply says it failed
-                    assert answer[:2] == b"\x05\x00" and answer[2:4] != b"\x05\x00", answer
+                if "-D" in extra:  # the SOCKS greeting's reply is the client's own; no CONNECT reply says success
+                    assert answer[2:4] != b"\x05\x00", answer
                 else:
                     assert answer == b""
             finally:
