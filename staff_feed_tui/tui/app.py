@@ -239,7 +239,7 @@ class StaffFeedApp(App[int]):
     @property
     def delivery_by_service(self) -> bool:
         """This account may not read the senders' secrets (kept with the worker service): no embedded worker."""
-        return self.services is not None and bool(self.services.settings.unreadable_secrets)
+        return self.opened and bool(self.services.settings.unreadable_secrets)
 
     def _look_at_delivery(self) -> None:
         running = self._worker_thread is not None and self._worker_thread.is_alive()
