@@ -326,7 +326,7 @@ def test_forwarding_is_refused(host: Host) -> None:
                 else:
                     assert answer == b""
             finally:
-                client.terminate()
+                client.kill()  # a client still in its handshake on a loaded machine can sit on SIGTERM
                 client.wait(10)
         assert not target.reached.is_set()
     finally:
