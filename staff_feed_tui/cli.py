@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     accounts = command("dispatcher", "dispatcher accounts on a shared host: names and the SSH keys that log in as them")
     accounts.add_argument("--authorized-keys", metavar="FILE", default=None,
                           help="the service account's authorized_keys (default: ~/.ssh/authorized_keys)")
+    accounts.add_argument("--program", metavar="PATH", default=None,
+                          help="the staff-feed the keys run (default: this one)")
     accounts_sub = accounts.add_subparsers(dest="dispatcher_command", metavar="ACTION", required=True)
     add = accounts_sub.add_parser("add", help="add a dispatcher (or enable a disabled one), with a key")
     add.add_argument("name", metavar="NAME")
@@ -439,7 +441,7 @@ def _dispatcher(args: argparse.Namespace) -> int:
         else:
             said = accounts.remove_dispatcher_key(services, args.name, args.fingerprint)
         path = Path(args.authorized_keys).expanduser() if args.authorized_keys else accounts.default_authorized_keys()
-        count = accounts.write_authorized_keys(services, path)
+        count = accounts.write_authorized_keys(services, path, args.program)
     except AccountError as exc:
         raise CommandError(str(exc)) from None
     print(f"{said}; {path} holds {count} dispatcher key(s)")

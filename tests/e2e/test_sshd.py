@@ -33,7 +33,6 @@ pytestmark = [
                        reason="openssh-server and openssh-client are not installed (.ci/run installs them)"),
 ]
 
-EXE = Path(sys.executable).parent / "staff-feed"
 ROSTER = "name,email,phone,accepts_texts,default_method\nDana Reyes,dana@example.com,,no,email\n"
 
 
@@ -60,10 +59,15 @@ class Host:
                 "-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                 "-o", "LogLevel=ERROR", *extra, f"{self.account}@127.0.0.1"]
 
+    @property
+    def program(self) -> Path:
+        return self.work / "bin" / "staff-feed"
+
     def as_account(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {"PATH": os.environ["PATH"], "HOME": str(self.home), "LANG": "C.UTF-8"}
         return subprocess.run(["setpriv", f"--reuid={self.account}", f"--regid={self.account}", "--init-groups",
-                               str(EXE), *args], capture_output=True, text=True, env=env, timeout=120, check=True)
+                               str(self.program), *args], capture_output=True, text=True, env=env, timeout=120,
+                              check=True)
 
     def processes(self) -> list[str]:
         """The command lines of the service account's processes (sshd's session processes and the apps)."""
@@ -81,8 +85,7 @@ class Host:
 
     def children_of_the_app(self, who: str) -> list[str]:
         """What the dispatcher's app process has started (an editor, a shell): the command lines of its children."""
-        apps = [pid for pid in _pids_of(self.account) if _cmdline(pid).startswith(sys.executable)
-                and f"--as {who}" in _cmdline(pid)]
+        apps = [pid for pid in _pids_of(self.account) if _is_app(_cmdline(pid), who)]
         assert len(apps) == 1, [_cmdline(pid) for pid in _pids_of(self.account)]
         children = []
         for task in Path(f"/proc/{apps[0]}/task").iterdir():
@@ -108,6 +111,10 @@ def _pids_of(account: str) -> list[int]:
     return pids
 
 
+def _is_app(cmdline: str, who: str) -> bool:
+    return "-m staff_feed_tui" in cmdline and cmdline.endswith(f"--as {who}")
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -115,16 +122,28 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _open_to_others(path: Path) -> list[tuple[Path, int]]:
-    """Let the service account reach this installation (a venv under a 0700 temp dir in CI): o+x on each folder
-    above `path` that lacks it. Returns what to put back."""
-    changed = []
+def _open_to_others(path: Path) -> None:
+    """Let the service account reach this checkout and its packages (CI's venv sits in a 0700 temp dir): o+x on each
+    folder above `path` that lacks it. Left so: several test processes may share these folders at once."""
     for folder in [path, *path.parents]:
         mode = folder.stat().st_mode & 0o7777
         if not mode & 0o001:
             folder.chmod(mode | 0o001)
-            changed.append((folder, mode))
-    return changed
+
+
+def _program(work: Path) -> Path:
+    """`staff-feed` for the service account: the system Python (this venv's may live where the account cannot
+    reach, such as pyenv's under /root) with this venv's packages and this checkout."""
+    packages = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    checkout = str(Path(__file__).resolve().parents[2])
+    for path in [*packages, checkout]:
+        _open_to_others(Path(path))
+    program = work / "bin" / "staff-feed"
+    program.parent.mkdir(mode=0o755)
+    pythonpath = ":".join([checkout, *packages])
+    program.write_text(f"#!/bin/sh\nPYTHONPATH={pythonpath} exec /usr/bin/python3 -m staff_feed_tui \"$@\"\n")
+    program.chmod(0o755)
+    return program
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +151,6 @@ def host() -> Iterator[Host]:
     work = Path(tempfile.mkdtemp(prefix="staff-feed-sshd-", dir="/tmp"))
     account = f"sf{uuid.uuid4().hex[:8]}"
     home = work / "home"
-    restore: list[tuple[Path, int]] = []
     sshd = None
     try:
         work.chmod(0o755)
@@ -140,10 +158,7 @@ def host() -> Iterator[Host]:
                         "--user-group", account], check=True, capture_output=True)
         subprocess.run(["usermod", "-p", "*", account], check=True, capture_output=True)  # no password, not locked
         uid = pwd.getpwnam(account).pw_uid
-        # The venv, the Python it was made from (pyenv's lives under /root here), and the source of an editable install.
-        for source in {Path(sys.executable).parent, Path(os.path.realpath(sys.executable)).parent,
-                       Path(sys.base_prefix), Path(__file__).resolve().parents[2]}:
-            restore += _open_to_others(source)
+        _program(work)
         data = home / "data"
         config = home / ".config" / "staff-feed" / "config.toml"
         config.parent.mkdir(parents=True)
@@ -161,7 +176,8 @@ def host() -> Iterator[Host]:
         host = Host(account, uid, home, data, port, keys, work)
         host.as_account("staff", "import", str(work / "roster.csv"))
         for name in ("ann", "bob"):
-            host.as_account("dispatcher", "add", name, "--ssh-key", str(work / f"{name}_key.pub"))
+            host.as_account("dispatcher", "--program", str(host.program), "add", name, "--ssh-key",
+                            str(work / f"{name}_key.pub"))
         # sshd with its own host key and config; `restrict` in the key lines does the rest.
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(work / "host_key")], check=True)
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
@@ -191,8 +207,6 @@ def host() -> Iterator[Host]:
             except ProcessLookupError:
                 pass
         subprocess.run(["userdel", "--remove", account], capture_output=True)
-        for folder, mode in reversed(restore):
-            folder.chmod(mode)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -386,11 +400,11 @@ def test_killing_the_client_ends_the_app_within_two_seconds_and_keeps_the_draft(
         pane = int(app._tmux("display", "-p", "-t", "app", "#{pane_pid}").strip())
         client = next(int(p) for p in Path(f"/proc/{pane}/task/{pane}/children").read_text().split())
         assert Path(f"/proc/{client}/cmdline").read_bytes().startswith(b"ssh\0")
-        apps = [p for p in host.processes() if p.startswith(sys.executable) and "--as bob" in p]
+        apps = [p for p in host.processes() if _is_app(p, "bob")]
         assert apps, host.processes()
         os.kill(client, 9)
         started = time.monotonic()
-        wait_until(lambda: not [p for p in host.processes() if p.startswith(sys.executable) and "--as bob" in p], "the app to exit", 10)
+        wait_until(lambda: not [p for p in host.processes() if _is_app(p, "bob")], "the app to exit", 10)
         took = time.monotonic() - started
     finally:
         app.close()
