@@ -263,7 +263,9 @@ def _home_of(key: str) -> str | None:
     if key in Settings.model_fields and key not in sections:
         return "at the top of the file, before any [section]"
     homes = [f"[{name}]" for name, model in sections.items() if key in model.model_fields]
-    return "in " + " or ".join(homes) if homes else None
+    if not homes:
+        return None
+    return "in " + (homes[0] if len(homes) == 1 else ", ".join(homes[:-1]) + " or " + homes[-1])
 
 
 # A value under a key with one of these words in its name is never shown: a mistyped secret must not be printed.

@@ -28,9 +28,10 @@ def _toml(path: Path, text: str) -> Path:
     ('[email]\nhost = "smtp.example.com"\ndata_dir = "/srv/staff-feed"\n',
      "line 3: unknown key 'data_dir' in [email]; it belongs at the top of the file, before any [section]"),
     ('[company]\nname = "Paws"\n\n[email]\nhots = "smtp.example.com"\n', "line 5: unknown key 'hots' in [email]"),
-    ('host = "smtp.example.com"\n', ("line 1: unknown key 'host' at the top of the file; it belongs in [email] or "
-                                    "[gateway]")),
-    ('[company]\nport = 587\n', "line 2: unknown key 'port' in [company]; it belongs in [email] or [gateway]"),
+    ('host = "smtp.example.com"\n', ("line 1: unknown key 'host' at the top of the file; it belongs in [email], "
+                                    "[gateway] or [inbound_email]")),
+    ('[company]\nport = 587\n', ("line 2: unknown key 'port' in [company]; it belongs in [email], [gateway] or "
+                                 "[inbound_email]")),
     ('[emial]\nhost = "x"\n', "line 1: unknown section [emial]"),
     ('[email]\nport = "five"\n', ("line 2: email.port is invalid: Input should be a valid integer, unable to parse "
                                  "string as an integer (got 'five')")),
