@@ -32,8 +32,10 @@ def test_the_settings_read_their_password_file_and_default_ports(tmp_path: Path)
     secret.write_text("s3cret\n")
     config = _config(tmp_path, f'transport = "imap"\nhost = "imap.example.com"\nusername = "replies"\n'
                                f'password_file = "{secret}"\nprocessed_folder = "Done"')
-    inbound = load_settings(config).inbound_email
+    settings = load_settings(config)
+    inbound = settings.inbound_email
     assert inbound.password is not None and inbound.password.get_secret_value() == "s3cret"
+    assert secret in settings.secret_files  # never attachable from a locked session
     assert (inbound.effective_port, inbound.folder, inbound.processed_folder) == (993, "INBOX", "Done")
     assert "s3cret" not in repr(inbound)
     assert load_settings(_config(tmp_path, 'transport = "lmtp"')).inbound_email.effective_port == 2424
