@@ -244,7 +244,7 @@ async def test_filter_drawer_query_line_and_fields_in_the_app(services: Services
         assert app.screen.query_one("#filter-text").value == "key"  # type: ignore[attr-defined]
         # Clear filters resets every field and the feed.
         await click(pilot, "#filters")
-        assert drawer.display
+        await wait_for(pilot, lambda: drawer.display, "the drawer opened by its button")  # Pressed is a message
         await click(pilot, "#filter-clear")
         await wait_for(pilot, lambda: len(feed.messages) == 6, "the whole feed again")
         assert str(button.label) == "No Filters Applied" and line.value == ""  # type: ignore[attr-defined]
