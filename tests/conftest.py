@@ -76,7 +76,7 @@ def _keys_handled_after_press(monkeypatch: pytest.MonkeyPatch) -> None:
             return
 
         def handled() -> bool:
-            return app.services is None or (not app._keys_waiting and not app._key_busy())
+            return not app.opened or (not app._keys_waiting and not app._key_busy())
 
         await wait_for(self, handled, f"the keys {keys} to be handled")
         await self.pause()
