@@ -56,6 +56,34 @@ def _no_blinking_cursors_or_animations(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(constants, "TEXTUAL_ANIMATIONS", "none")
 
 
+@pytest.fixture(autouse=True)
+def _keys_handled_after_press(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pilot.press returns once Textual guesses the app is idle (CPU time against wall time over 20 ms), a guess a
+    starved process passes early; and this app hands keys out one at a time (keys in arrival order), several
+    messages apart. So after a press, wait until the app has handed out and handled every key (except while it is
+    still starting, when it keeps them on purpose), then let the screen's widgets handle what those keys queued.
+    What keys set off in a thread (a feed load) is still waited for by the test."""
+    from textual.pilot import Pilot
+
+    from tests.waiting import wait_for
+
+    press = Pilot.press
+
+    async def press_and_settle(self: Pilot, *keys: str) -> None:  # type: ignore[type-arg]
+        await press(self, *keys)
+        app = self.app
+        if getattr(app, "_keys_waiting", None) is None:
+            return
+
+        def handled() -> bool:
+            return not app.opened or (not app._keys_waiting and not app._key_busy())
+
+        await wait_for(self, handled, f"the keys {keys} to be handled")
+        await self.pause()
+
+    monkeypatch.setattr(Pilot, "press", press_and_settle)
+
+
 @contextmanager
 def time_zone_restored() -> Iterator[None]:
     """A test that sets TZ and calls time.tzset() changes the process's local time for every later test in that

@@ -11,11 +11,12 @@ import base64
 import json
 import threading
 import uuid
+import weakref
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from tests.smtp_server import free_port
+from tests.smtp_server import reserve_port
 
 
 @dataclass
@@ -35,10 +36,13 @@ class FakeTwilio:
     calls: list[Call] = field(default_factory=list)
     # To number -> answers to give, in order: (http status, twilio code or None).
     script: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
+    port: int = 0  # 0: an ephemeral port, held from here on (see `reserve_port`)
     delay_s: float = 0.0
 
     def __post_init__(self) -> None:
+        self._sock = reserve_port(self.port)
+        self._closer = weakref.finalize(self, self._sock.close)
+        self.port = self._sock.getsockname()[1]
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -115,7 +119,7 @@ class FakeTwilio:
             app.router.add_get("/2010-04-01/Accounts/{sid}.json", self._account)
             self._runner = web.AppRunner(app, access_log=None)
             loop.run_until_complete(self._runner.setup())
-            loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
+            loop.run_until_complete(web.SockSite(self._runner, self._sock).start())
             ready.set()
             loop.run_forever()
             loop.run_until_complete(self._runner.cleanup())
@@ -132,6 +136,7 @@ class FakeTwilio:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
             self._loop = None
+        self._closer()  # the port is given up: a client now finds nothing there
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Call]:
         with self.received:

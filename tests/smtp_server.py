@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import weakref
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -18,9 +19,33 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
+    """A port that was free a moment ago, for a server in a child process, which must bind it itself. In-process
+    servers use `reserve_port` instead: between this call and the child's bind another program may take it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def reserve_port(port: int = 0) -> socket.socket:
+    """A socket bound to 127.0.0.1 (on an ephemeral port unless `port` is given) and not listening. While it is
+    held, connections to the port are refused (a server that is down) and no other program can take the port; a
+    server then listens on this very socket."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+class _Controller(Controller):
+    """aiosmtpd's controller, listening on a socket bound beforehand (`reserve_port`) rather than binding a port
+    number itself, so no other program can take the port between choosing it and listening on it."""
+
+    def __init__(self, handler: object, sock: socket.socket, **kwargs: object) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=sock.getsockname()[1], **kwargs)  # type: ignore[arg-type]
+        self._sock = sock
+
+    def _create_server(self):  # type: ignore[no-untyped-def]
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
 
 
 @dataclass
@@ -83,7 +108,10 @@ class SmtpServer:
     ) -> None:
         self.handler = Recorder()
         self._smtputf8 = smtputf8
-        self.port = port or free_port()
+        # Held from here: until `start`, a client is refused (the server is down), and the port stays ours.
+        self._sock = reserve_port(port or 0)
+        self._closer = weakref.finalize(self, self._sock.close)
+        self.port: int = self._sock.getsockname()[1]
         self._credentials = (username, password)
         self._tls = tls
         self._starttls = starttls
@@ -107,14 +135,16 @@ class SmtpServer:
         # Whether SMTPUTF8 is offered (international local parts such as `josé@…` are then taken); aiosmtpd's
         # Controller offers it unless told otherwise.
         kwargs["enable_SMTPUTF8"] = self._smtputf8
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
+        self._controller = _Controller(self.handler, self._sock, **kwargs)
         self._controller.start()
         return self
 
     def stop(self) -> None:
+        """Stop listening and give the port up (a server for the same port is a new SmtpServer(port=...))."""
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+        self._closer()
 
 
 def make_certificates(directory: Path) -> tuple[Path, ssl.SSLContext]:

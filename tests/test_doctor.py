@@ -9,7 +9,7 @@ import pytest
 
 from staff_feed_tui.cli import main
 from tests.fake_twilio import FakeTwilio
-from tests.smtp_server import SmtpServer, free_port
+from tests.smtp_server import SmtpServer, reserve_port
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
@@ -29,6 +29,14 @@ def health_server() -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port where nothing listens, held for the test so no other program can start listening there."""
+    with reserve_port() as sock:
+        yield sock.getsockname()[1]
 
 
 def _config(tmp_path: Path, smtp_port: int, twilio: FakeTwilio, token: str, password: str, public_url: str) -> Path:
@@ -80,11 +88,11 @@ def test_doctor_all_good(tmp_path: Path, capsys: pytest.CaptureFixture[str], hea
     assert "right" not in out and twilio.auth_token not in out
 
 
-def test_doctor_reports_each_problem_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_reports_each_problem_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str], refused_port: int) -> None:
     smtp = SmtpServer(username="dispatch", password="right").start()
     twilio = FakeTwilio().start()
     try:
-        config = _config(tmp_path, smtp.port, twilio, "wrong-token", "wrong", f"http://127.0.0.1:{free_port()}")
+        config = _config(tmp_path, smtp.port, twilio, "wrong-token", "wrong", f"http://127.0.0.1:{refused_port}")
         assert main(["--config", str(config), "doctor"]) == 1
     finally:
         smtp.stop()
@@ -95,9 +103,9 @@ def test_doctor_reports_each_problem_in_words(tmp_path: Path, capsys: pytest.Cap
     assert "FAIL  gateway          cannot reach http://127.0.0.1:" in out
 
 
-def test_doctor_smtp_unreachable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_smtp_unreachable(tmp_path: Path, capsys: pytest.CaptureFixture[str], refused_port: int) -> None:
     config = tmp_path / "c.toml"
-    config.write_text(f'data_dir = "{tmp_path / "d"}"\n[email]\nhost = "127.0.0.1"\nport = {free_port()}\n'
+    config.write_text(f'data_dir = "{tmp_path / "d"}"\n[email]\nhost = "127.0.0.1"\nport = {refused_port}\n'
                       'security = "none"\ntimeout_s = 3\n')
     assert main(["--config", str(config), "doctor"]) == 1
     out = capsys.readouterr().out

@@ -126,6 +126,7 @@ def _private_tmpfs_refusal(directory: Path) -> str | None:
     return None
 
 
+@pytest.mark.timeout(300)  # eight staff-feed processes in a row; 79 s seen on the loaded 2-core machine
 def test_a_full_disk_on_import_send_and_worker(tmp_path: Path) -> None:
     mount = tmp_path / "mnt"
     mount.mkdir()

@@ -210,6 +210,7 @@ async def test_filter_drawer_query_line_and_fields_in_the_app(services: Services
     from staff_feed_tui.tui.widgets.feed_view import FeedView
     from staff_feed_tui.tui.widgets.filter_drawer import FilterDrawer
     from tests.test_tui import _ready, wait_for
+    from tests.waiting import click
 
     dana_id = _rows(services, tmp_path)
     everything = list(iter_feed(services.engine, dana_id))
@@ -242,9 +243,9 @@ async def test_filter_drawer_query_line_and_fields_in_the_app(services: Services
         assert app.screen.query_one("#filter-since").value == "7d"  # type: ignore[attr-defined]
         assert app.screen.query_one("#filter-text").value == "key"  # type: ignore[attr-defined]
         # Clear filters resets every field and the feed.
-        await pilot.click("#filters")
-        assert drawer.display
-        await pilot.click("#filter-clear")
+        await click(pilot, "#filters")
+        await wait_for(pilot, lambda: drawer.display, "the drawer opened by its button")  # Pressed is a message
+        await click(pilot, "#filter-clear")
         await wait_for(pilot, lambda: len(feed.messages) == 6, "the whole feed again")
         assert str(button.label) == "No Filters Applied" and line.value == ""  # type: ignore[attr-defined]
         # The fields, by keyboard: received, with attachments, the last 7 days (the dispatcher's example).
@@ -254,7 +255,7 @@ async def test_filter_drawer_query_line_and_fields_in_the_app(services: Services
         direction = app.screen.query_one("#filter-direction", Choice)
         app.screen.set_focus(direction)
         await pilot.press("right", "right")
-        await pilot.click("#preset-7d")
+        await click(pilot, "#preset-7d")
         expected = [m.id for m in everything if m.direction is Direction.IN and m.attachments
                     and m.created_at >= parse_filter("-d 7d", NOW).since]  # type: ignore[operator]
         await wait_for(pilot, lambda: str(button.label) == "3 Filters Applied", "three filters")

@@ -28,6 +28,24 @@ async def wait_for(pilot: Pilot, predicate: Callable[[], object], what: str, tim
         await pilot.pause(0.02)
 
 
+async def click(pilot: Pilot, selector: str) -> None:
+    """Click a widget once it is laid out where the click will land. A widget just shown (a drawer opened by the
+    key before) may not have its place yet, and Pilot.click aims at the place the widget has when it is called."""
+    from textual.errors import NoWidget
+
+    widget = pilot.app.screen.query_one(selector)
+
+    def in_place() -> bool:
+        region = widget.region
+        try:
+            return bool(region.area) and pilot.app.get_widget_at(*region.offset)[0] is widget
+        except NoWidget:
+            return False
+
+    await wait_for(pilot, in_place, f"{selector} to be laid out on screen")
+    assert await pilot.click(selector), f"the click missed {selector}"
+
+
 async def wait_async(predicate: Callable[[], object], what: str, timeout: float = DEADLINE_S) -> None:
     """`wait_for` without an app: polls from a coroutine, letting the event loop run between tries."""
     loop = asyncio.get_running_loop()

@@ -47,15 +47,22 @@ class TmuxApp:
         self._tmux("resize-window", "-t", "app", "-x", str(width), "-y", str(height))
 
     def wait_for(self, predicate: Callable[[str], bool], what: str, timeout: float = 20.0) -> str:
-        """Poll the screen until `predicate` holds, with a deadline."""
+        """Poll the screen until `predicate` holds on it and it holds still, with a deadline.
+
+        tmux can be read while the app is half-way through writing a frame (more often on a loaded machine), so a
+        screen is taken as drawn only when two reads in a row are alike: assertions made on the returned screen are
+        then about one whole frame. Put everything the test expects to appear into `predicate` itself, since two
+        changes can come in two frames."""
         deadline = time.monotonic() + timeout
+        previous = None
         while True:
             screen = self.screen()
-            if predicate(screen):
+            if predicate(screen) and screen == previous:
                 return screen
             if time.monotonic() > deadline:
                 size = self._tmux("display", "-p", "-t", "app", "#{pane_width}x#{pane_height}").strip()
-                raise AssertionError(f"timed out waiting for {what}; the {size} screen was:\n{screen}")
+                raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; the {size} screen was:\n{screen}")
+            previous = screen
             time.sleep(0.05)
 
     def close(self) -> None:
