@@ -444,7 +444,7 @@ def _retry(args: argparse.Namespace) -> int:
 def _doctor(args: argparse.Namespace) -> int:
     import asyncio
 
-    from staff_feed_tui.delivery.doctor import Check, run_checks
+    from staff_feed_tui.delivery.doctor import Check, check_delivery, run_checks
     from staff_feed_tui.store.migrations import current_revision
 
     try:
@@ -463,6 +463,7 @@ def _doctor(args: argparse.Namespace) -> int:
     from staff_feed_tui.mail_in.service import check_mail_in
 
     results.append(Check(*check_mail_in(settings.inbound_email)))
+    results.append(check_delivery(services))
     for check in results:
         print(check.line(), flush=True)
     return 0 if all(c.ok for c in results) else EXIT_ERROR
