@@ -510,7 +510,7 @@ def _retry(args: argparse.Namespace) -> int:
 def _doctor(args: argparse.Namespace) -> int:
     import asyncio
 
-    from staff_feed_tui.delivery.doctor import Check, run_checks
+    from staff_feed_tui.delivery.doctor import Check, check_delivery, run_checks
     from staff_feed_tui.services.access import check_access
     from staff_feed_tui.store.migrations import current_revision
 
@@ -533,7 +533,12 @@ def _doctor(args: argparse.Namespace) -> int:
           flush=True)
     from staff_feed_tui.mail_in.service import check_mail_in
 
-    results = [*access, *asyncio.run(run_checks(settings)), Check(*check_mail_in(settings.inbound_email))]
+    results = [
+        *access,
+        *asyncio.run(run_checks(settings)),
+        Check(*check_mail_in(settings.inbound_email)),
+        check_delivery(services),
+    ]
     for check in results[len(access):]:
         print(check.line(), flush=True)
     return 0 if all(c.ok for c in results) else EXIT_ERROR

@@ -62,7 +62,7 @@ async def test_the_worker_trims_the_log(services: Services, monkeypatch) -> None
     import asyncio
     import threading
 
-    from staff_feed_tui.delivery import worker as worker_module
+    from staff_feed_tui.delivery import running as running_module
     from staff_feed_tui.delivery.factory import make_worker
 
     dana = find_staff(services.engine, "dana@example.com")
@@ -74,7 +74,7 @@ async def test_the_worker_trims_the_log(services: Services, monkeypatch) -> None
 
     first, newest_before = oldest(), _rows(services)
     assert newest_before > 3
-    monkeypatch.setattr(worker_module, "TRIM_KEEP", 3)
+    monkeypatch.setattr(running_module, "TRIM_KEEP", 3)
     stop = threading.Event()
     worker = make_worker(services.settings, services.engine)
     running = asyncio.create_task(worker.run(stop))

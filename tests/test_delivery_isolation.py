@@ -26,6 +26,7 @@ from staff_feed_tui.store.models import Staff
 from staff_feed_tui.store.outbox import ClaimedDelivery
 from tests.fake_twilio import FakeTwilio
 from tests.smtp_server import SilentServer, SmtpServer
+from tests.waiting import wait_async
 
 
 def _with(services: Services, *, email: dict | None = None, sms: dict | None = None) -> Services:
@@ -271,16 +272,10 @@ async def test_a_stuck_email_channel_never_holds_texts(services: Services) -> No
         worker = make_worker(svc.settings, svc.engine)
         thread = threading.Thread(target=lambda: asyncio.run(worker.run(stop)), daemon=True)
         thread.start()
-        deadline = time.monotonic() + 10
-        while not silent.accepted:  # the email send is on the wire, waiting for a greeting that never comes
-            assert time.monotonic() < deadline, "the email channel never dialled"
-            await asyncio.sleep(0.02)
+        # The email send is on the wire, waiting for a greeting that never comes.
+        await wait_async(lambda: silent.accepted, "the email channel to dial the silent server")
         text = _queue(svc, staff, "text while email hangs", DeliveryMethod.SMS)
-        twilio.wait_for(1, timeout=10)
-        deadline = time.monotonic() + 10
-        while _delivery(svc, text, "sms")[0] != "sent":
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.02)
+        await wait_async(lambda: _delivery(svc, text, "sms")[0] == "sent", "the text to go while email hangs")
     finally:
         worker.request_stop()
         await asyncio.to_thread(thread.join, 10)

@@ -25,6 +25,7 @@ from staff_feed_tui.store.models import utcnow
 from staff_feed_tui.store.staff import find_staff
 from tests.fake_twilio import FakeTwilio
 from tests.smtp_server import SmtpServer
+from tests.waiting import wait_until
 
 
 def _email(services: Services, port: int, **extra: object) -> Services:
@@ -44,14 +45,6 @@ def _counts(services: Services, channel: str) -> Counter[str]:
     with services.engine.connect() as conn:
         return Counter(dict(conn.exec_driver_sql(
             "SELECT status, count(*) FROM delivery WHERE channel = ? GROUP BY status", (channel,)).all()))
-
-
-def _wait(predicate, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def _paused(services: Services, channel: Channel) -> bool:
@@ -80,14 +73,14 @@ def test_an_smtp_server_down_longer_than_the_attempt_budget_fails_nothing(servic
     worker.policy = RetryPolicy(max_attempts=2, backoff_s=0.02, max_backoff_s=0.1)
     thread, _stop = _run(worker)
     try:
-        _wait(lambda: _paused(svc, Channel.EMAIL), "email to pause")
-        _wait(lambda: _failures(svc) >= 6, "six failed tries: three times the old budget")
+        wait_until(lambda: _paused(svc, Channel.EMAIL), "email to pause")
+        wait_until(lambda: _failures(svc) >= 6, "six failed tries: three times the old budget")
         assert _counts(svc, "email") == Counter({"queued": 20})
         (health,) = [h for h in channel_health(svc.engine) if h.channel is Channel.EMAIL]
         assert health.waiting == 20 and "SMTP unreachable" in (health.reason or "")
         server.start()
-        _wait(lambda: _counts(svc, "email") == Counter({"sent": 20}), "every email to go once the server is back")
-        _wait(lambda: not _paused(svc, Channel.EMAIL), "email to be running again")
+        wait_until(lambda: _counts(svc, "email") == Counter({"sent": 20}), "every email to go once the server is back")
+        wait_until(lambda: not _paused(svc, Channel.EMAIL), "email to be running again")
     finally:
         worker.request_stop()
         thread.join(10)
@@ -111,12 +104,12 @@ def test_a_twilio_401_pauses_texts_until_the_token_is_fixed(services: Services) 
     worker = make_worker(svc.settings, svc.engine)
     thread, _ = _run(worker)
     try:
-        _wait(lambda: _paused(svc, Channel.SMS), "texts to pause")
+        wait_until(lambda: _paused(svc, Channel.SMS), "texts to pause")
         (health,) = [h for h in channel_health(svc.engine) if h.channel is Channel.SMS]
         assert "credentials" in (health.reason or "") and "20003" in (health.reason or "")
         assert _counts(svc, "sms") == Counter({"queued": 10})
         twilio.auth_token = "the-token-in-the-config"  # the token is put right
-        _wait(lambda: _counts(svc, "sms") == Counter({"sent": 10}), "every text to go with the right token")
+        wait_until(lambda: _counts(svc, "sms") == Counter({"sent": 10}), "every text to go with the right token")
     finally:
         worker.request_stop()
         thread.join(10)

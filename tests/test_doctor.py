@@ -78,9 +78,11 @@ def test_doctor_all_good(tmp_path: Path, capsys: pytest.CaptureFixture[str], hea
         twilio.stop()
     out = capsys.readouterr().out
     lines = out.splitlines()
-    # configuration, data dir, database file, attachments, database, email, sms, gateway, inbound email
-    assert [line.split()[0] for line in lines] == ["ok"] * 9
-    assert "inbound email" in lines[-1] and "off" in lines[-1]  # mail-in is off unless configured
+    # configuration, data dir, database file, attachments, database, email, sms, gateway, inbound email, delivery
+    assert [line.split()[0] for line in lines] == ["ok"] * 10
+    assert "inbound email" in lines[-2] and "off" in lines[-2]  # mail-in is off unless configured
+    assert lines[-1].split() == ["ok", "delivery", "no", "channel", "paused", "(no", "worker", "alive:", "an", "app",
+                                 "starts", "its", "own)"]
     assert "logged in as dispatch" in out
     assert "account 'Test account' is active" in out
     assert "/healthz answered 200 (not https" in out
@@ -111,3 +113,22 @@ def test_doctor_smtp_unreachable(tmp_path: Path, capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert "FAIL  email (SMTP)     cannot connect to 127.0.0.1:" in out
     assert "ok    sms              texting is off for the company" in out
+
+
+def test_doctor_names_a_paused_channel_and_the_live_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from staff_feed_tui.config import load_settings
+    from staff_feed_tui.core.types import Channel
+    from staff_feed_tui.services import open_services
+    from staff_feed_tui.store import delivery_state
+    from staff_feed_tui.store.models import utcnow
+
+    services = open_services(load_settings(data_dir=tmp_path / "d", email={"transport": "file"}), dispatcher="alex")
+    delivery_state.pause_channel(services.engine, Channel.EMAIL, "SMTP unreachable (smtp.example.com:587)",
+                                 failures=4, retry_at=utcnow())
+    delivery_state.beat(services.engine, "host:1:abc", delivery_state.SERVICE)
+    services.close()
+    assert main(["--data-dir", str(tmp_path / "d"), "doctor"]) == 1
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if "delivery" in x]
+    assert line.startswith("FAIL  delivery         email: SMTP unreachable (smtp.example.com:587) since ")
+    assert line.endswith(", 0 waiting (1 service worker alive)")

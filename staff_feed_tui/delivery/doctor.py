@@ -8,6 +8,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from staff_feed_tui.config import Settings
+from staff_feed_tui.services.context import Services
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,18 @@ def check_gateway(settings: Settings) -> Check:
         return Check("gateway", False, f"{health} answered {status}")
     warning = "" if url.startswith("https://") else " (not https: Twilio should reach it over TLS)"
     return Check("gateway", True, f"{health} answered 200{warning}")
+
+
+def check_delivery(services: Services) -> Check:
+    """The outbox as the workers left it: a paused channel (the reason, since when, how many wait), and which
+    workers are alive by their heartbeats."""
+    from staff_feed_tui.services.delivery import delivery_status, live_workers_words
+
+    paused = delivery_status(services, full=True)
+    workers = live_workers_words(services)
+    if paused:
+        return Check("delivery", False, f"{paused} ({workers})")
+    return Check("delivery", True, f"no channel paused ({workers})")
 
 
 async def run_checks(settings: Settings) -> list[Check]:

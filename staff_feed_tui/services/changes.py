@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from staff_feed_tui.store.changes import EVERYTHING, ChangedFeed, ChangeSource, SqliteChangeFeed
+from staff_feed_tui.store.changes import EVERYTHING, ChangedFeed, ChangeSource, SqliteChangeFeed, WalWatch
 
 if TYPE_CHECKING:
     from staff_feed_tui.services.context import Services
 
-__all__ = ["EVERYTHING", "ChangeSource", "ChangedFeed", "open_change_feed"]
+__all__ = ["EVERYTHING", "ChangeSource", "ChangedFeed", "WalWatch", "open_change_feed", "open_commit_watch"]
 
 
 def open_change_feed(services: Services) -> ChangeSource | None:
@@ -22,3 +22,10 @@ def open_change_feed(services: Services) -> ChangeSource | None:
     Open it before the first query, so that no write can fall between a load and the first poll."""
     path = services.db_path
     return SqliteChangeFeed(path) if path is not None else None
+
+
+def open_commit_watch(services: Services) -> WalWatch | None:
+    """Something to wait on that becomes readable the moment any process commits to the database (inotify), so the
+    app wakes at once on a change instead of polling; None where there is none (not Linux, not a SQLite file)."""
+    path = services.db_path
+    return WalWatch.open(path) if path is not None else None

@@ -119,3 +119,61 @@ class SqliteChangeFeed:
         with self._lock:
             self._closed = True
             self._conn.close()
+
+
+class WalWatch:
+    """Wakes a waiting worker the moment any process commits to the SQLite file, without polling: inotify on the
+    data directory, for writes to the database's `-wal` file (every commit in WAL mode appends to it). Linux only;
+    `open` returns None elsewhere, and the caller polls instead.
+
+    Used as `loop.add_reader(watch.fileno(), callback)`; the callback calls `drain()` and then looks at the change
+    log (`SqliteChangeFeed.poll`), which tells a real change from a heartbeat.
+    """
+
+    _IN_MODIFY, _IN_CREATE, _IN_NONBLOCK, _IN_CLOEXEC = 0x2, 0x100, 0o4000, 0o2000000
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    @classmethod
+    def open(cls, db_path: Path) -> WalWatch | None:
+        import ctypes
+        import ctypes.util
+        import os
+        import sys
+
+        if not sys.platform.startswith("linux"):
+            return None
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            fd = libc.inotify_init1(cls._IN_NONBLOCK | cls._IN_CLOEXEC)
+            if fd < 0:
+                return None
+            directory = os.fsencode(str(db_path.parent))
+            if libc.inotify_add_watch(fd, directory, cls._IN_MODIFY | cls._IN_CREATE) < 0:
+                os.close(fd)
+                return None
+        except (OSError, AttributeError):
+            return None
+        return cls(fd)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def drain(self) -> None:
+        """Read the pending events (their content does not matter: a look at the change log follows)."""
+        import os
+
+        try:
+            while os.read(self._fd, 65536):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def close(self) -> None:
+        import os
+
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass

@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
-from staff_feed_tui.services.changes import ChangeSource, open_change_feed
+from staff_feed_tui.services.changes import ChangeSource, WalWatch, open_change_feed, open_commit_watch
 from staff_feed_tui.tui.messages import FeedsChanged
 from staff_feed_tui.tui.screens.help import HelpScreen
 
@@ -37,8 +37,9 @@ if TYPE_CHECKING:
     from staff_feed_tui.services.context import Services
 
 CHANGE_POLL_S = 0.25  # the look for changes right after one ...
-CHANGE_POLL_MAX_S = 1.0  # ... backing off to this while nothing changes, so an idle app costs next to nothing
-DELIVERY_LOOK_S = 5.0  # how often the app reads the channels' state, and whether it should run the worker itself
+CHANGE_POLL_MAX_S = 2.0  # ... backing off to this while nothing changes, so an idle app costs next to nothing
+CHANGE_POLL_WATCHED_S = 5.0  # ... or to this where inotify on the database wakes the app on every commit
+DELIVERY_LOOK_S = 10.0  # how often the app reads the channels' state, and whether it should run the worker itself
 # The longest a key waits for the one before it while that one's widget is still there. A key whose widget went away
 # is let go at once; this bound is only for a key lost some other way. It is not a guess at how long handling takes:
 # on a loaded machine a key took over a second to bubble up to the bindings, and the keys let go after it landed first.
@@ -95,6 +96,7 @@ class StaffFeedApp(App[int]):
         self.outbox_worker: OutboxWorker | None = None
         self._changes: ChangeSource | None = None
         self._change_wait = CHANGE_POLL_S
+        self._wal: WalWatch | None = None
         self.delivery_paused: str | None = None  # the paused channels in words, for the top bar
         self._worker_elsewhere = False  # another worker (a service, another app's) is alive
         self._hung_up = False
@@ -198,6 +200,10 @@ class StaffFeedApp(App[int]):
         # The change feed starts before the first query, so no write can fall between a load and the first poll.
         self._changes = open_change_feed(self.services)
         if self._changes is not None:
+            # A commit by any process wakes the app at once where inotify is there; the timer is then a safety net.
+            self._wal = open_commit_watch(self.services)
+            if self._wal is not None:
+                asyncio.get_running_loop().add_reader(self._wal.fileno(), self._committed)
             self.set_timer(CHANGE_POLL_S, self._look_for_changes)
         if self.screen_stack and type(self.screen).__name__ == "BootScreen":
             self.switch_screen(MainScreen())
@@ -291,6 +297,16 @@ class StaffFeedApp(App[int]):
             return "delivery: by another worker"
         return "delivery: starting" if self.embedded_worker else "delivery: external worker"
 
+    def _committed(self) -> None:
+        if self._wal is not None:
+            self._wal.drain()
+            self._change_wait = CHANGE_POLL_S
+            self.call_later(self._look_now)
+
+    def _look_now(self) -> None:
+        if self._changes is not None and self._changes.changed():
+            self.poll_changes()
+
     def _look_for_changes(self) -> None:
         """The change check: one PRAGMA on this thread, a thread only when something changed; it backs off while
         nothing does."""
@@ -300,7 +316,8 @@ class StaffFeedApp(App[int]):
             self._change_wait = CHANGE_POLL_S
             self.poll_changes()
         else:
-            self._change_wait = min(CHANGE_POLL_MAX_S, self._change_wait * 1.5)
+            ceiling = CHANGE_POLL_MAX_S if self._wal is None else CHANGE_POLL_WATCHED_S
+            self._change_wait = min(ceiling, self._change_wait * 1.5)
         self.set_timer(self._change_wait, self._look_for_changes)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="changes")
@@ -386,6 +403,10 @@ class StaffFeedApp(App[int]):
             self.outbox_worker.request_stop()
         if self._worker_thread is not None:
             await asyncio.to_thread(self._worker_thread.join, 5)
+        if self._wal is not None:
+            asyncio.get_running_loop().remove_reader(self._wal.fileno())
+            self._wal.close()
+            self._wal = None
         if self._changes is not None:
             self._changes.close()
 

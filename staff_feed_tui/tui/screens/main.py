@@ -222,7 +222,7 @@ class MainScreen(Screen[None]):
         self.load_staff(initial=True)  # the staff list has focus from AUTO_FOCUS
         self.count_triage()
         self._show_worker_state()
-        self.set_interval(0.5, self._show_worker_state)
+        self.set_interval(2.0, self._show_worker_state)  # idle cost: one look every 2 s, not 2 a second
 
     def _show_worker_state(self) -> None:
         text = safe_line(self.app.delivery_text())[:80]
