@@ -21,14 +21,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from staff_feed_tui.gateway.app import make_gateway_app
 from staff_feed_tui.services import Services
 from staff_feed_tui.store.feed import iter_feed
 from staff_feed_tui.store.staff import find_staff
 from tests.smtp_server import free_port
-from tests.test_gateway import PUBLIC, SID, TOKEN, configured, inbound, post_signed, snapshot
+from tests.test_gateway import PUBLIC, SID, TOKEN, configured, inbound, post_signed, serving, snapshot
 from tests.twilio_signing import twilio_signature
 
 
@@ -41,10 +40,15 @@ def _limited(services: Services, **gateway: object) -> Services:
 @pytest.fixture
 async def small_gateway(services: Services) -> AsyncIterator[tuple[TestClient, Services]]:
     svc = _limited(services, max_concurrent=3, body_timeout_s=1.0, max_body_bytes=4096)
-    client = TestClient(TestServer(make_gateway_app(svc.settings, svc.engine, svc.attachments), host="127.0.0.1"))
-    await client.start_server()
-    yield client, svc
-    await client.close()
+    async with serving(svc) as client:
+        yield client, svc
+
+
+@pytest.fixture
+async def gateway(services: Services) -> AsyncIterator[tuple[TestClient, Services]]:
+    svc = configured(services)
+    async with serving(svc) as client:
+        yield client, svc
 
 
 async def _stalled_in_body(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -92,8 +96,8 @@ async def test_a_body_over_max_body_bytes_gets_413_and_nothing_is_stored(small_g
     assert snapshot(svc) == before
 
 
-async def test_an_inbound_text_is_kept_to_1600_characters(gateway_default) -> None:  # type: ignore[no-untyped-def]
-    client, svc = gateway_default
+async def test_an_inbound_text_is_kept_to_1600_characters(gateway) -> None:  # type: ignore[no-untyped-def]
+    client, svc = gateway
     answer = await post_signed(client, "/twilio/sms", inbound("SM" + "4" * 32, body="é" * 1599 + "xyz" * 1000))
     assert answer.status == 200
     (message,) = list(iter_feed(svc.engine, find_staff(svc.engine, "dana@example.com").id))
@@ -101,17 +105,8 @@ async def test_an_inbound_text_is_kept_to_1600_characters(gateway_default) -> No
     assert message.note == "the text had 4,599 characters; only the first 1,600 are kept"
 
 
-@pytest.fixture
-async def gateway_default(services: Services) -> AsyncIterator[tuple[TestClient, Services]]:
-    svc = configured(services)
-    client = TestClient(TestServer(make_gateway_app(svc.settings, svc.engine, svc.attachments), host="127.0.0.1"))
-    await client.start_server()
-    yield client, svc
-    await client.close()
-
-
-async def test_client_errors_log_one_line_never_a_traceback(gateway_default, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
-    client, svc = gateway_default
+async def test_client_errors_log_one_line_never_a_traceback(gateway, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    client, svc = gateway
     before = snapshot(svc)
     caplog.set_level(logging.DEBUG - 1, logger="aiohttp")
     caplog.set_level(logging.INFO, logger="staff_feed_tui")

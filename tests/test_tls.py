@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from staff_feed_tui.config import Settings
-from staff_feed_tui.delivery.doctor import check_smtp
+from staff_feed_tui.delivery.doctor import Check, check_smtp
 from staff_feed_tui.delivery.tls import certificate_problem, tls_context
 from tests.smtp_server import SmtpServer, make_certificates, make_certificates_lacking_key_usage
 
@@ -27,30 +27,29 @@ def test_the_context_is_strict_on_every_version(tmp_path: Path) -> None:
     assert tls_context().check_hostname
 
 
+async def _doctor(settings: Settings, security: str, certificates: tuple[Path, ssl.SSLContext]) -> tuple[Check, int]:
+    ca_file, server_context = certificates
+    server = SmtpServer(**{security: server_context}).start()
+    try:
+        return await check_smtp(_email(settings, server, ca_file, security)), server.port
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 async def test_doctor_accepts_proper_certificates_under_strict_checking(settings: Settings, tmp_path: Path,
                                                                        security: str) -> None:
-    ca_file, server_context = make_certificates(tmp_path)
-    server = SmtpServer(**{security: server_context}).start()
-    try:
-        check = await check_smtp(_email(settings, server, ca_file, security))
-    finally:
-        server.stop()
+    check, port = await _doctor(settings, security, make_certificates(tmp_path))
     assert check.ok, check.detail
-    assert check.detail == f"connected to 127.0.0.1:{server.port} ({security}) (no login configured)"
+    assert check.detail == f"connected to 127.0.0.1:{port} ({security}) (no login configured)"
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 async def test_doctor_says_what_a_rejected_certificate_lacks(settings: Settings, tmp_path: Path,
                                                             security: str) -> None:
-    ca_file, server_context = make_certificates_lacking_key_usage(tmp_path)
-    server = SmtpServer(**{security: server_context}).start()
-    try:
-        check = await check_smtp(_email(settings, server, ca_file, security))
-    finally:
-        server.stop()
+    check, port = await _doctor(settings, security, make_certificates_lacking_key_usage(tmp_path))
     assert not check.ok
-    assert check.detail == (f"127.0.0.1:{server.port} ({security}) was refused over TLS: the certificate's CA lacks "
+    assert check.detail == (f"127.0.0.1:{port} ({security}) was refused over TLS: the certificate's CA lacks "
                             "the Key Usage extension that strict checking requires")
 
 
