@@ -601,15 +601,22 @@ def _gateway(args: argparse.Namespace) -> int:
     ]
     if missing:
         raise CommandError(f"the gateway needs {', '.join(missing)} to check Twilio's signatures")
-    from aiohttp import web
+    import asyncio
 
     from staff_feed_tui.gateway.app import make_gateway_app
+    from staff_feed_tui.gateway.guard import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = make_gateway_app(settings, services.engine, services.attachments)
-    host, port = settings.gateway.host, settings.gateway.port
-    print(f"staff-feed gateway on http://{host}:{port} for {settings.gateway.public_url}", flush=True)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+    def ready(host: str, port: int) -> None:
+        print(f"staff-feed gateway on http://{host}:{port} for {settings.gateway.public_url}", flush=True)
+
+    try:
+        asyncio.run(serve(app, settings.gateway.host, settings.gateway.port, ready))
+    except OSError as exc:  # the port is taken, or the host is not this machine's
+        raise CommandError(f"the gateway cannot listen on {settings.gateway.host}:{settings.gateway.port}: "
+                           f"{exc.strerror or exc}") from None
     return 0
 
 

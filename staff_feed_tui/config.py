@@ -87,6 +87,13 @@ class GatewaySettings(Section):
     media_ttl_s: int = 3600
     # Inbound MMS: the largest file fetched from Twilio.
     max_media_bytes: int = 5 * 1024 * 1024
+    # Against stalled and flooding clients: the request headers and the body must each arrive in time (else 408),
+    # at most this many requests are handled at once (else 503; /healthz is outside the cap), and larger bodies get
+    # 413 (Twilio's webhooks are a few kilobytes).
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    max_concurrent: int = Field(default=256, ge=1)
+    max_body_bytes: int = Field(default=65_536, ge=1024)
 
 
 class DeliverySettings(Section):

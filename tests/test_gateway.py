@@ -7,6 +7,7 @@ import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -44,13 +45,22 @@ def configured(services: Services) -> Services:
     return Services(settings_, services.engine, services.attachments, services.dispatcher)
 
 
+@asynccontextmanager
+async def serving(svc: Services) -> AsyncIterator[TestClient]:
+    """The gateway app for `svc` on a loopback port, and a client of it."""
+    client = TestClient(TestServer(make_gateway_app(svc.settings, svc.engine, svc.attachments), host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
 @pytest.fixture
 async def gateway(services: Services) -> AsyncIterator[tuple[TestClient, Services]]:
     svc = configured(services)
-    client = TestClient(TestServer(make_gateway_app(svc.settings, svc.engine, svc.attachments), host="127.0.0.1"))
-    await client.start_server()
-    yield client, svc
-    await client.close()
+    async with serving(svc) as client:
+        yield client, svc
 
 
 async def post_signed(client: TestClient, path: str, params: dict[str, str], *, token: str = TOKEN,

@@ -96,7 +96,7 @@ def test_inbound_load_with_a_concurrent_writer(services: Services) -> None:
     print(f"\n{total} inbound posted ({sum(1 for s in statuses if s == 200)} answered 200, replays included), "
           f"{inbound[0]} stored; {written} outbound written by the other process, {writer_errors} errors; "
           f"'database is locked' in the gateway log: {gateway_log.count('locked')}")
-    assert statuses.count(200) == len(statuses)
+    assert statuses.count(200) == len(statuses), (sorted(set(statuses)), gateway_log[-3000:])
     assert inbound == (total, total)
     assert outbound == written and writer_errors == 0, err
     assert "locked" not in gateway_log and "Traceback" not in gateway_log

@@ -124,6 +124,8 @@ def _config(path: Path, data_dir: Path, group: str | None) -> Path:
     return path
 
 
+# Ten commands (five as root to load what they import, five as the two users): about 20 s alone.
+@pytest.mark.timeout(300)
 def test_two_accounts_share_the_attachment_store_and_a_worker_sends_both(
     base: Path, group: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -25,11 +25,11 @@ async def check_smtp(settings: Settings) -> Check:
     email = settings.email
     if email.transport == "file":
         return Check("email", True, f"file transport: mail is written to {settings.outbox_dir / 'email'}")
-    import ssl
-
     import aiosmtplib
 
-    context = ssl.create_default_context(cafile=email.ca_file) if email.ca_file else None
+    from staff_feed_tui.delivery.tls import certificate_problem, tls_context
+
+    context = tls_context(email.ca_file) if email.security != "none" else None
     client = aiosmtplib.SMTP(
         hostname=email.host,
         port=email.effective_port,
@@ -52,6 +52,9 @@ async def check_smtp(settings: Settings) -> Check:
     except aiosmtplib.SMTPAuthenticationError as exc:
         return Check("email (SMTP)", False, f"{where} refused the login for {email.username}: {exc.code} {exc.message}")
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        problem = certificate_problem(exc)
+        if problem is not None:
+            return Check("email (SMTP)", False, f"{where} was refused over TLS: {problem}")
         return Check("email (SMTP)", False, f"cannot connect to {where}: {exc or type(exc).__name__}")
     finally:
         client.close()

@@ -34,13 +34,9 @@ def email_transport(settings: Settings) -> Transport:
         from staff_feed_tui.delivery.transports.file import FileEmailTransport
 
         return FileEmailTransport(settings.outbox_dir, build)
+    from staff_feed_tui.delivery.tls import tls_context
     from staff_feed_tui.delivery.transports.smtp import SmtpTransport
 
-    context = None
-    if email.ca_file:
-        import ssl
-
-        context = ssl.create_default_context(cafile=email.ca_file)
     return SmtpTransport(
         host=email.host,
         port=email.effective_port,
@@ -49,7 +45,7 @@ def email_transport(settings: Settings) -> Transport:
         password=email.password.get_secret_value() if email.password else None,
         build=build,
         timeout_s=email.timeout_s,
-        tls_context=context,
+        tls_context=tls_context(email.ca_file) if email.security != "none" else None,
         envelope_sender=bounce_sender(email.reply_domain, key) if email.reply_domain and key else None,
     )
 

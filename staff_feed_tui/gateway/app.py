@@ -22,8 +22,10 @@ from twilio.request_validator import RequestValidator
 from staff_feed_tui.config import Settings
 from staff_feed_tui.core.inbound_media import ALLOWED_MEDIA, EXTENSIONS
 from staff_feed_tui.core.media_token import InvalidMediaToken, read_media_token
+from staff_feed_tui.core.segments import MAX_SMS_CHARS
 from staff_feed_tui.core.sms_errors import describe
 from staff_feed_tui.core.validation import InvalidContact, normalize_phone
+from staff_feed_tui.gateway.guard import GUARD, Limits, guard_middleware
 from staff_feed_tui.services.context import AttachmentStore, DatabaseBusy
 from staff_feed_tui.services.inbound import StoredMedia, apply_status, is_known_sid, media_file, receive_sms
 
@@ -83,6 +85,9 @@ class Gateway:
         if await asyncio.to_thread(is_known_sid, self.engine, sid):
             return _twiml()
         media, note = await self._fetch_media(form)
+        if len(body) > MAX_SMS_CHARS:  # more than any text can carry: a forged or broken request, kept short
+            cut = f"the text had {len(body):,} characters; only the first {MAX_SMS_CHARS:,} are kept"
+            body, note = body[:MAX_SMS_CHARS], f"{note}; {cut}" if note else cut
         received = await asyncio.to_thread(
             receive_sms, self.engine, sid=sid, from_number=number, body=body, media=media, note=note
         )
@@ -95,8 +100,7 @@ class Gateway:
         status = form.get("MessageStatus") or form.get("SmsStatus") or ""
         if not sid or not status:
             raise BadRequest("MessageSid and MessageStatus are required")
-        code_text = form.get("ErrorCode", "")
-        code = int(code_text) if code_text.isdigit() else None
+        code = _small_number(form.get("ErrorCode", ""))
         error = describe(code, form.get("ErrorMessage", "")) if code is not None else None
         await asyncio.to_thread(apply_status, self.engine, sid=sid, status=status, error=error)
         return web.Response(status=204)
@@ -121,10 +125,9 @@ class Gateway:
 
     async def _fetch_media(self, form: dict[str, str]) -> tuple[list[StoredMedia], str | None]:
         """Download each MediaUrlN with the account's credentials. A file that fails is named in the note."""
-        count_text = form.get("NumMedia", "0")
-        if not count_text.isdigit():
+        count = _small_number(form.get("NumMedia", "0"))
+        if count is None:
             raise BadRequest("NumMedia must be a number")
-        count = int(count_text)
         if count == 0:
             return [], None
         problems: list[str] = []
@@ -186,6 +189,11 @@ async def _download(session: ClientSession, url: str, auth: BasicAuth, limit: in
         return b"".join(chunks)
 
 
+def _small_number(text: str) -> int | None:
+    """A count or a code as Twilio sends it: ASCII digits, at most nine (`²` is a digit to str.isdigit)."""
+    return int(text) if 0 < len(text) <= 9 and text.isascii() and text.isdigit() else None
+
+
 def _twiml() -> web.Response:
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
@@ -202,14 +210,18 @@ async def _answers(request: web.Request, handler):  # type: ignore[no-untyped-de
     except (DatabaseBusy, OperationalError) as exc:
         log.warning("database busy: %s", exc)
         return web.Response(status=503, text="busy, try again", headers={"Retry-After": "1"})
-    except Exception:
-        log.exception("unexpected error on %s", request.path)
+    except Exception as exc:  # one line for the log (a client can cause it); the traceback only in debug
+        log.error("request to %s could not be handled: %s: %s", request.path[:100], type(exc).__name__, str(exc)[:200])
+        log.debug("the traceback", exc_info=True)
         return web.Response(status=400, text="request could not be handled")
 
 
 def make_gateway_app(settings: Settings, engine: Engine, attachments: AttachmentStore) -> web.Application:
     gateway = Gateway(settings, engine, attachments)
-    app = web.Application(middlewares=[_answers], client_max_size=256 * 1024)
+    limits = Limits(settings.gateway)
+    app = web.Application(middlewares=[guard_middleware(limits), _answers],
+                          client_max_size=settings.gateway.max_body_bytes)
+    app[GUARD] = limits
     app.router.add_post("/twilio/sms", gateway.inbound_sms)
     app.router.add_post("/twilio/status", gateway.status_callback)
     app.router.add_get("/media/{token}", gateway.media)

@@ -60,6 +60,8 @@ def _read_until(master: int, seen: bytearray, done: bytes, timeout: float) -> No
             seen += chunk
 
 
+# The real app from start-up to exit in a pseudo-terminal, each step with its own 30 s deadline.
+@pytest.mark.timeout(300)
 def test_hostile_names_reach_the_terminal_as_text_from_the_first_frame(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     services = open_services(load_settings(data_dir=data_dir), dispatcher="alex")
