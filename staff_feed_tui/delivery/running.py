@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_FIRST_S = 0.05  # the change check right after something happened ...
+RELOOK_S, RELOOKS = 0.05, 4  # a WAL write whose commit is not visible yet is looked at again, this often
 POLL_MAX_S = 1.0  # ... doubling up to this while nothing happens, so an idle worker costs next to nothing
 POLL_MAX_WATCHED_S = 5.0  # ... or to this when inotify wakes the worker on every commit (then it is a safety net)
 MAX_REST_S = 60.0  # a channel with nothing due looks again at least this often (a change wakes it at once)
@@ -116,10 +117,18 @@ class RunningLoop:
         wal = WalWatch.open(path) if path is not None and watch is not None else None
         if wal is not None:
 
-            def committed() -> None:
-                wal.drain()
+            def look(again: int) -> None:
                 if watch is not None and watch.poll():
                     self._wake_all()
+                elif again:
+                    # A commit's last write to the WAL comes before readers can see it (the wal-index is updated
+                    # after, through a mapping that inotify does not report), so a write seen too early is looked
+                    # at again shortly rather than missed until the next periodic look.
+                    loop.call_later(RELOOK_S, look, again - 1)
+
+            def committed() -> None:
+                wal.drain()
+                look(RELOOKS)
 
             loop.add_reader(wal.fileno(), committed)
         # A caller's `stop` event is only seen here, so with one the look stays at least once a second.
