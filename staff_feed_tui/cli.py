@@ -229,7 +229,8 @@ def _services(args: argparse.Namespace) -> Any:
         path = sqlite_path(settings.database_url)
         if path is not None and "not a database" in str(exc.orig):
             raise CommandError(f"{path} is not a SQLite database file (check --db or database.url)") from None
-        raise CommandError(f"cannot open the database {shown_url(settings.database_url)}: {exc.orig}") from None
+        why = " ".join(str(exc.orig).split())  # libpq's hint comes on a second, tab-indented line
+        raise CommandError(f"cannot open the database {shown_url(settings.database_url)}: {why}") from None
     if args.demo:
         from staff_feed_tui.services.demo import seed_demo_once
 
@@ -529,7 +530,7 @@ def _doctor(args: argparse.Namespace) -> int:
     except CommandError as exc:
         print(Check("database", False, str(exc)).line())
         return EXIT_ERROR
-    print(Check("database", True, f"{settings.database_url} at revision {current_revision(services.engine)}").line(),
+    print(Check("database", True, f"{settings.database_url_shown} at revision {current_revision(services.engine)}").line(),
           flush=True)
     from staff_feed_tui.mail_in.service import check_mail_in
 

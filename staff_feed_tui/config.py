@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from staff_feed_tui.core.db_url import normalize_url, redact_url
 from staff_feed_tui.core.toml_lines import key_lines
 
 APP_NAME = "staff-feed"
@@ -22,6 +23,7 @@ SYSTEM_CONFIG_PATH = Path("/etc/staff-feed/config.toml")
 # (section, key) of each secret that may be given as `<key>_file`.
 SECRET_KEYS = (
     ("email", "password"), ("sms", "auth_token"), ("gateway", "media_secret"), ("inbound_email", "password"),
+    ("database", "password"),
 )
 
 
@@ -150,7 +152,14 @@ class TuiSettings(Section):
 
 
 class DatabaseSettings(Section):
+    # sqlite:///PATH (the default, in the data dir) or postgresql+psycopg://USER@HOST/NAME (postgresql:// and
+    # postgres:// are read as the latter).
     url: str | None = None
+    # The PostgreSQL password, kept out of the URL so that the URL can be shown.
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    # Connections each process keeps open to a PostgreSQL server (SQLite opens one per thread).
+    pool_size: int = Field(default=5, ge=1, le=100)
 
 
 class Settings(BaseSettings):
@@ -200,7 +209,13 @@ class Settings(BaseSettings):
 
     @property
     def database_url(self) -> str:
-        return self.database.url or f"sqlite:///{self.data_dir / 'staff_feed.db'}"
+        """The URL as configured, PostgreSQL aliases spelled as the driver's scheme; may hold a password."""
+        return normalize_url(self.database.url or f"sqlite:///{self.data_dir / 'staff_feed.db'}")
+
+    @property
+    def database_url_shown(self) -> str:
+        """The URL for errors, `doctor` and logs: any password in it as `***`."""
+        return redact_url(self.database_url)
 
     @property
     def attachments_dir(self) -> Path:

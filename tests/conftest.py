@@ -19,6 +19,7 @@ from staff_feed_tui.config import Settings, load_settings
 from staff_feed_tui.core.roster import parse_roster
 from staff_feed_tui.services import Services, open_services
 from staff_feed_tui.store.staff import import_staff
+from tests import postgres
 
 ROSTER = """name,email,phone,accepts_texts,default_method
 Dana Reyes,dana@example.com,+1 415 555 0101,yes,both
@@ -130,15 +131,58 @@ def _tmux_for_end_to_end(request: pytest.FixtureRequest) -> None:
         require_tmux(REQUIRE_TMUX)
 
 
+ENGINES_MARK = "both_engines"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{ENGINES_MARK}: runs on PostgreSQL too when {postgres.ENV} is set")
+    config.addinivalue_line("markers", "postgresql: the PostgreSQL run of a test (select with -m postgresql)")
+    config.addinivalue_line("markers", "sqlite_only: a test of SQLite itself (its file, its locks), not run on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked both_engines that use the database get a second run on PostgreSQL when a server is given."""
+    marked = metafunc.definition.get_closest_marker(ENGINES_MARK) is not None
+    sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    if "engine_name" in metafunc.fixturenames and marked and not sqlite_only and postgres.server_url():
+        metafunc.parametrize(
+            "engine_name", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True
+        )
+
+
+@pytest.fixture
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database_url(engine_name: str) -> Iterator[str | None]:
+    """None (SQLite in the data dir), or a fresh PostgreSQL database cloned from the migrated template."""
+    if engine_name == "sqlite":
+        yield None
+        return
+    url = postgres.new_database()
+    yield url
+    postgres.drop_database(url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_template() -> Iterator[None]:
+    yield
+    if postgres.server_url():
+        postgres.drop_template()
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
 @pytest.fixture
-def settings(data_dir: Path) -> Settings:
+def settings(data_dir: Path, database_url: str | None) -> Settings:
     return load_settings(
         data_dir=data_dir,
+        database={"url": database_url},
         company={"name": "Test Co", "text_messaging": True},
         email={"transport": "file", "from_address": "dispatch@test.example"},
         sms={"transport": "file", "from_number": "+14155550100"},

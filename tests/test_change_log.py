@@ -2,40 +2,57 @@
 
 from __future__ import annotations
 
-import sqlite3
+import time
+
+import pytest
 
 from staff_feed_tui.services import Services
-from staff_feed_tui.store.changes import EVERYTHING, ChangedFeed, SqliteChangeFeed, trim_changes
+from staff_feed_tui.store.changes import EVERYTHING, ChangedFeed, ChangeSource, open_change_feed, trim_changes
 from staff_feed_tui.store.feed import queue_message
 from staff_feed_tui.store.staff import find_staff
+from tests.rows import rows
 from tests.test_tui import _ready, wait_for
 from tests.waiting import wait_async
 
+pytestmark = pytest.mark.both_engines
+
 
 def _rows(services: Services) -> int:
-    with sqlite3.connect(services.db_path) as conn:  # type: ignore[arg-type]
-        return conn.execute("SELECT count(*) FROM change").fetchone()[0]
+    return rows(services.engine, "SELECT count(*) FROM change")[0][0]
+
+
+def _trim(services: Services, keep: int) -> int:
+    return trim_changes(services.db_path or services.engine, keep=keep)
+
+
+def poll_until_told(feed: ChangeSource, timeout: float = 10.0) -> list[ChangedFeed]:
+    """The first non-empty poll (on PostgreSQL a NOTIFY reaches the reader a moment after the commit)."""
+    deadline = time.monotonic() + timeout
+    while not (told := feed.poll()):
+        assert time.monotonic() < deadline, "the change feed was never told"
+        time.sleep(0.01)
+    return told
 
 
 def test_trim_keeps_the_newest_rows_and_a_lagging_reader_is_told(services: Services) -> None:
-    assert services.db_path is not None
     dana = find_staff(services.engine, "dana@example.com")
-    current = SqliteChangeFeed(services.db_path)  # reads as rows come
-    lagging = SqliteChangeFeed(services.db_path)  # reads only after the trim
+    current = open_change_feed(services.engine)  # reads as rows come
+    lagging = open_change_feed(services.engine)  # reads only after the trim
     try:
         ids = [queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body=f"m{n}")
                for n in range(10)]
-        seen = current.poll()
+        seen = poll_until_told(current)
         assert {m for f in seen for m in f.message_ids} == set(ids)
         before = _rows(services)
-        assert trim_changes(services.db_path, keep=4) == before - 4
+        assert _trim(services, keep=4) == before - 4
         assert _rows(services) == 4
         assert current.poll() == []  # it had read everything: nothing to redo
-        assert lagging.poll() == [ChangedFeed(staff_id=EVERYTHING, message_ids=frozenset(), staff_changed=True)]
+        assert poll_until_told(lagging) == [ChangedFeed(staff_id=EVERYTHING, message_ids=frozenset(),
+                                                        staff_changed=True)]
         assert lagging.poll() == []  # told once
         newer = queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body="new")
-        assert [m for f in lagging.poll() for m in f.message_ids] == [newer]  # then it goes on as usual
-        assert trim_changes(services.db_path, keep=50_000) == 0
+        assert [m for f in poll_until_told(lagging) for m in f.message_ids] == [newer]  # then it goes on as usual
+        assert _trim(services, keep=50_000) == 0
     finally:
         current.close()
         lagging.close()
@@ -69,8 +86,7 @@ async def test_the_worker_trims_the_log(services: Services, monkeypatch) -> None
     for n in range(6):
         queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body=f"m{n}")
     def oldest() -> int:
-        with sqlite3.connect(services.db_path) as conn:  # type: ignore[arg-type]
-            return conn.execute("SELECT min(seq) FROM change").fetchone()[0]
+        return rows(services.engine, "SELECT min(seq) FROM change")[0][0]
 
     first, newest_before = oldest(), _rows(services)
     assert newest_before > 3

@@ -51,8 +51,10 @@ def test_db_pointing_at_a_file_that_is_not_sqlite(tmp_path: Path, capsys: pytest
     [
         ("/srv/staff-feed/staff_feed.db", "is not a database URL: give sqlite:////path/to/staff_feed.db"),
         ("sqlite:/x.db", "is not a database URL"),
-        ("postgresql://dispatch:hunter2secret@db.example.com/feed", "names PostgreSQL, which is not supported yet"),
-        ("postgresql+psycopg://db.example.com/feed", "names PostgreSQL, which is not supported yet"),
+        # PostgreSQL with nothing listening (port 1 on loopback): the server named, its password masked.
+        ("postgresql://dispatch:hunter2secret@127.0.0.1:1/feed",
+         "cannot open the database postgresql+psycopg://dispatch:***@127.0.0.1:1/feed: connection failed"),
+        ("postgres://127.0.0.1:1/feed", "cannot open the database postgresql+psycopg://127.0.0.1:1/feed"),
         ("mysql://db.example.com/feed", "names mysql, which staff-feed does not support"),
     ],
 )
@@ -68,10 +70,10 @@ def test_a_database_url_staff_feed_cannot_open(tmp_path: Path, capsys: pytest.Ca
 def test_the_app_itself_says_the_same_sentence(tmp_path: Path) -> None:
     """`staff-feed` with no command (the app) opens the database before any screen: the same one sentence."""
     exe = shutil.which("staff-feed") or str(Path(sys.executable).parent / "staff-feed")
-    done = subprocess.run([exe, "--data-dir", str(tmp_path), "--db", "postgresql://db.example.com/feed"],
+    done = subprocess.run([exe, "--data-dir", str(tmp_path), "--db", "mysql://db.example.com/feed"],
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode != 0
-    assert "names PostgreSQL, which is not supported yet" in _one_sentence(done.stderr)
+    assert "names mysql, which staff-feed does not support" in _one_sentence(done.stderr)
 
 
 def test_a_roster_field_over_the_csv_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from staff_feed_tui.cli import main
 from staff_feed_tui.core.filters import FeedFilter, FilterSyntaxError, parse_filter
-from staff_feed_tui.core.fts import fts_query
+from staff_feed_tui.core.fts import fts_query, tsquery
 from staff_feed_tui.core.types import Channel, DeliveryMethod, Direction, MessageView
 from staff_feed_tui.services import Services
 from staff_feed_tui.store import outbox
@@ -22,6 +22,9 @@ from staff_feed_tui.store.feed import feed_page, iter_feed, queue_message, remov
 from staff_feed_tui.store.inbound import receive_sms
 from staff_feed_tui.store.migrations import upgrade
 from staff_feed_tui.store.staff import find_staff
+from tests.rows import database_args, rows
+
+pytestmark = pytest.mark.both_engines
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 
@@ -146,9 +149,13 @@ def test_no_typed_text_is_an_fts_error(services: Services, typed: str) -> None:
 
 
 def test_fts_escaping() -> None:
-    assert fts_query('key NEAR "under the" -mat * OR (') == '"key" "NEAR" "under the" "-mat" "OR"'
-    assert fts_query('say "hi" to Dana') == '"say" "hi" "to" "Dana"'
+    """Operators are words; every word is folded by core.fts.search_words, as the index folds bodies."""
+    assert fts_query('key NEAR "under the" -mat * OR (') == '"key" "near" "under the" "mat" "or"'
+    assert fts_query('say "hi" to Dana') == '"say" "hi" "to" "dana"'
     assert fts_query('***  ()') is None
+    assert tsquery('key NEAR "under the" -mat * OR (') == "('key') & ('near') & ('under' <-> 'the') & ('mat') & ('or')"
+    assert tsquery("it's 'a' \\ & | ! <-> :*") == "('it' <-> 's') & ('a')"
+    assert tsquery('***  ()') is None
 
 
 def test_search_backfills_existing_messages(tmp_path: Path) -> None:
@@ -178,7 +185,7 @@ def test_remove_cancels_queued_and_restore(services: Services, tmp_path: Path, c
     assert [m.body for m in iter_feed(services.engine, dana.id)] == []
     removed = list(iter_feed(services.engine, dana.id, deleted_only=True))
     assert [(m.body, m.deleted_by) for m in removed] == [("already out", "sam"), ("not yet", "sam")]
-    assert main(["--data-dir", str(services.settings.data_dir), "feed", "dana@example.com", "--json",
+    assert main(["--data-dir", str(services.settings.data_dir), *database_args(services), "feed", "dana@example.com", "--json",
                  "--deleted"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [m["body"] for m in out] == ["already out", "not yet"] and all(m["deleted_at"] for m in out)
@@ -192,13 +199,14 @@ def test_remove_cancels_queued_and_restore(services: Services, tmp_path: Path, c
 def test_cli_filters(services: Services, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     _rows(services, tmp_path)
     data = str(services.settings.data_dir)
-    assert main(["--data-dir", data, "feed", "dana@example.com", "--json", "--direction", "received",
+    db = database_args(services)
+    assert main(["--data-dir", data, *db, "feed", "dana@example.com", "--json", "--direction", "received",
                  "--text", "key"]) == 0
     assert [m["body"] for m in json.loads(capsys.readouterr().out)] == ["Where is the key?"]
-    assert main(["--data-dir", data, "feed", "dana@example.com", "--json", "--channel", "sms", "--status",
+    assert main(["--data-dir", data, *db, "feed", "dana@example.com", "--json", "--channel", "sms", "--status",
                  "failed", "--has-attachments"]) == 0
     assert [m["body"] for m in json.loads(capsys.readouterr().out)] == ["Gate code changed, see photo"]
-    assert main(["--data-dir", data, "feed", "dana@example.com", "--json", "--since", "soon"]) == 1
+    assert main(["--data-dir", data, *db, "feed", "dana@example.com", "--json", "--since", "soon"]) == 1
     assert "filter: not a date: 'soon'" in capsys.readouterr().err
 
 
@@ -329,8 +337,6 @@ async def test_removing_a_message_already_sent_says_it_cannot_be_recalled(servic
 
 
 async def test_history_tab_lists_removed_messages_and_restores(services: Services) -> None:
-    import sqlite3
-
     from textual.widgets import TabbedContent
 
     from staff_feed_tui.tui.app import make_app
@@ -365,10 +371,9 @@ async def test_history_tab_lists_removed_messages_and_restores(services: Service
         await wait_for(pilot, lambda: [m.id for m in feed.messages] == [kept, gone], "back in the feed")
         await pilot.press("escape")
         assert tabs.active == "tab-feed" and app.focused is feed
-    with sqlite3.connect(services.settings.data_dir / "staff_feed.db") as conn:
-        restored = conn.execute("SELECT m.restored_at IS NOT NULL, d.name FROM message m JOIN dispatcher d"
-                                " ON d.id = m.restored_by_id WHERE m.id = ?", (gone,)).fetchone()
-    assert restored == (1, "alex")  # the restore is recorded
+    (restored,) = rows(services.engine, "SELECT m.restored_at IS NOT NULL, d.name FROM message m JOIN dispatcher d"
+                                        " ON d.id = m.restored_by_id WHERE m.id = :id", id=gone)
+    assert restored == (True, "alex")  # the restore is recorded
 
 
 def test_a_removed_message_leaves_unread_counts_filters_and_search(services: Services) -> None:

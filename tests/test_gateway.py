@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +26,10 @@ from staff_feed_tui.store import outbox
 from staff_feed_tui.store.feed import get_messages, iter_feed
 from staff_feed_tui.store.inbound import list_triage
 from staff_feed_tui.store.staff import find_staff, get_staff
+from tests.rows import rows
 from tests.twilio_signing import twilio_signature
+
+pytestmark = pytest.mark.both_engines
 
 PUBLIC = "https://feed.example.com"
 TOKEN = "gateway-test-token"
@@ -76,11 +78,10 @@ def inbound(sid: str, sender: str = "+14155550101", body: str = "Running late", 
 
 
 def snapshot(services: Services) -> tuple:  # type: ignore[type-arg]
-    with sqlite3.connect(services.settings.data_dir / "staff_feed.db") as conn:
-        return tuple(
-            conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-            for table in ("message", "attachment", "delivery", "staff", "inbound_triage")
-        )
+    return tuple(
+        rows(services.engine, f"SELECT * FROM {table} ORDER BY 1")
+        for table in ("message", "attachment", "delivery", "staff", "inbound_triage")
+    )
 
 
 def test_our_signer_matches_twilios_validator() -> None:
@@ -206,8 +207,7 @@ async def test_mms_with_two_media_from_a_loopback_media_server(gateway, tmp_path
     assert stored == [photo, pdf]
     assert all(h.startswith("Basic ") for h in seen_auth) and len(seen_auth) == 2  # the refused type is not fetched
     (raw,) = get_messages(svc.engine, [message.id])
-    with sqlite3.connect(svc.settings.data_dir / "staff_feed.db") as conn:
-        (note,) = conn.execute("SELECT note FROM message WHERE id = ?", (raw.id,)).fetchone()
+    ((note,),) = rows(svc.engine, "SELECT note FROM message WHERE id = :id", id=raw.id)
     assert "file 3 (application/x-msdownload) is not a type staff-feed keeps" in note
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +18,11 @@ from staff_feed_tui.services import Services
 from staff_feed_tui.store.delivery_state import channel_health
 from staff_feed_tui.store.feed import queue_message
 from staff_feed_tui.store.staff import find_staff
+from tests.rows import database_env, rows
 from tests.smtp_server import SmtpServer
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.both_engines
 
 
 def _queue(services: Services, count: int) -> None:
@@ -30,14 +31,14 @@ def _queue(services: Services, count: int) -> None:
         queue_message(services.engine, services.attachments, staff_id=sam.id, author="alex", body=f"message {n}")
 
 
-def _status_counts(db: Path) -> Counter[str]:
-    with sqlite3.connect(db) as conn:
-        return Counter(dict(conn.execute("SELECT status, count(*) FROM delivery GROUP BY status").fetchall()))
+def _status_counts(services: Services) -> Counter[str]:
+    return Counter(dict(rows(services.engine, "SELECT status, count(*) FROM delivery GROUP BY status")))
 
 
 def _worker_env(services: Services, server: SmtpServer, lease_s: float = 2.0) -> dict[str, str]:
     return {
         **os.environ,
+        **database_env(services),
         "STAFF_FEED_DATA_DIR": str(services.settings.data_dir),
         "STAFF_FEED_EMAIL__TRANSPORT": "smtp",
         "STAFF_FEED_EMAIL__HOST": "127.0.0.1",
@@ -63,18 +64,17 @@ def test_sigkill_mid_batch_then_restart_delivers_everything(services: Services) 
     total = 1000
     _queue(services, total)
     server = SmtpServer().start()
-    db = services.settings.data_dir / "staff_feed.db"
     env = _worker_env(services, server)
     worker = _start_worker(env)
     try:
         server.handler.wait_for(300, timeout=60)
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
-        in_flight = _status_counts(db)["sending"]
+        in_flight = _status_counts(services)["sending"]
         received_at_kill = len(server.handler.messages)
         worker = _start_worker(env)
         _wait(lambda: len(set(server.handler.message_ids)) == total, "every message to arrive")
-        _wait(lambda: _status_counts(db)["sent"] == total, "every delivery recorded as sent")
+        _wait(lambda: _status_counts(services)["sent"] == total, "every delivery recorded as sent")
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(10)
@@ -82,7 +82,7 @@ def test_sigkill_mid_batch_then_restart_delivers_everything(services: Services) 
     received = len(server.handler.messages)
     duplicates = received - total
     print(f"\nkilled after {received_at_kill} received; in flight {in_flight}; duplicates {duplicates}")
-    assert _status_counts(db) == Counter({"sent": total})
+    assert _status_counts(services) == Counter({"sent": total})
     assert 0 <= duplicates <= in_flight
 
 
@@ -104,19 +104,18 @@ def test_smtp_outage_during_sends_loses_nothing(services: Services) -> None:
     stop = threading.Event()
     thread = threading.Thread(target=lambda: asyncio.run(worker.run(stop)), daemon=True)
     thread.start()
-    db = services.settings.data_dir / "staff_feed.db"
     try:
         server.handler.wait_for(30)
         server.stop()
         _wait(lambda: any(h.paused for h in channel_health(services.engine)), "the worker to meet the outage")
         first = server.handler.messages
         server = SmtpServer(port=port).start()
-        _wait(lambda: _status_counts(db)["sent"] == total, "every delivery to be sent after the outage")
+        _wait(lambda: _status_counts(services)["sent"] == total, "every delivery to be sent after the outage")
     finally:
         stop.set()
         thread.join(10)
         server.stop()
-    counts = _status_counts(db)
+    counts = _status_counts(services)
     assert counts == Counter({"sent": total}), counts
     received = len(first) + len(server.handler.messages)
     assert received >= total
@@ -128,12 +127,11 @@ def test_two_workers_never_send_the_same_delivery(services: Services) -> None:
     total = 400
     _queue(services, total)
     server = SmtpServer().start()
-    db = services.settings.data_dir / "staff_feed.db"
     env = _worker_env(services, server, lease_s=60)
     workers = [_start_worker(env), _start_worker(env)]
     try:
         server.handler.wait_for(total, timeout=60)
-        _wait(lambda: _status_counts(db)["sent"] == total, "every delivery recorded")
+        _wait(lambda: _status_counts(services)["sent"] == total, "every delivery recorded")
     finally:
         for w in workers:
             w.send_signal(signal.SIGTERM)
@@ -143,8 +141,7 @@ def test_two_workers_never_send_the_same_delivery(services: Services) -> None:
     ids = Counter(server.handler.message_ids)
     assert len(ids) == total
     assert max(ids.values()) == 1, [i for i, n in ids.items() if n > 1][:5]
-    with sqlite3.connect(db) as conn:
-        attempts = {row[0] for row in conn.execute("SELECT attempts FROM delivery")}
+    attempts = {row[0] for row in rows(services.engine, "SELECT attempts FROM delivery")}
     assert attempts == {1}
 
 
@@ -163,6 +160,7 @@ def test_worker_once_drains_and_exits(services: Services) -> None:
     assert len(server.handler.messages) == 5
 
 
+@pytest.mark.sqlite_only
 def test_database_held_by_another_process_during_sends_loses_no_result(
     services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -214,10 +212,11 @@ def test_database_held_by_another_process_during_sends_loses_no_result(
     assert holder and holder[0].stdout is not None and holder[0].stdout.read().strip() == "locked"
     assert any("results kept for the next write" in r.getMessage() for r in caplog.records), "no write was refused"
     assert handled == total
-    assert _status_counts(db) == Counter({"sent": total})
+    assert _status_counts(services) == Counter({"sent": total})
     assert len(server.handler.messages) == total and len(set(server.handler.message_ids)) == total
 
 
+@pytest.mark.sqlite_only
 def test_worker_says_the_database_is_busy_and_carries_on_after(services: Services) -> None:
     """Another process holds the database when the worker wants to claim: its state says so (the TUI shows it),
     and once the database is free the deliveries go out."""
@@ -255,7 +254,7 @@ def test_worker_says_the_database_is_busy_and_carries_on_after(services: Service
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(10)
-        _wait(lambda: _status_counts(db)["sent"] == 3, "the deliveries once the database is free")
+        _wait(lambda: _status_counts(services)["sent"] == 3, "the deliveries once the database is free")
     finally:
         stop.set()
         thread.join(10)

@@ -24,6 +24,8 @@ from staff_feed_tui.store.models import Staff
 from staff_feed_tui.store.staff import find_staff, get_staff
 from staff_feed_tui.tui.app import StaffFeedApp
 
+pytestmark = pytest.mark.both_engines
+
 
 def test_every_exported_name_resolves_to_its_module() -> None:
     assert sorted(services_package.__all__) == sorted(services_package._EXPORTS)

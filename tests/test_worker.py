@@ -21,6 +21,8 @@ from staff_feed_tui.store.staff import find_staff
 from tests.clock import FrozenClock
 from tests.smtp_server import SmtpServer
 
+pytestmark = pytest.mark.both_engines
+
 
 def _statuses(services: Services, message_id: int) -> dict[str, tuple[str, str | None]]:
     (message,) = get_messages(services.engine, [message_id])

@@ -16,9 +16,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import DBAPIError
+
 from staff_feed_tui.core.types import Channel
 from staff_feed_tui.store import delivery_state, outbox
-from staff_feed_tui.store.changes import KEEP_CHANGES, SqliteChangeFeed, WalWatch, trim_changes
+from staff_feed_tui.store.changes import KEEP_CHANGES, ChangeSource, WalWatch, open_change_feed, trim_changes
 from staff_feed_tui.store.db import DatabaseBusy, sqlite_path
 
 if TYPE_CHECKING:
@@ -47,8 +49,8 @@ class RunningLoop:
         self._loop = asyncio.get_running_loop()
         self._wake = {channel: asyncio.Event() for channel in self.transports}
         self._probe_now = set(self.transports)
-        path = sqlite_path(str(self.engine.url))
-        watch = SqliteChangeFeed(path) if path else None
+        path = sqlite_path(self.engine.url.render_as_string(hide_password=False))
+        watch = self._open_watch()
         channels = [asyncio.create_task(self._channel_loop(c, t), name=f"outbox-{c.value}")
                     for c, t in self.transports.items()]
         watcher = asyncio.create_task(self._watch(watch, path, stop))
@@ -65,7 +67,7 @@ class RunningLoop:
             await self.close_transports()
             if watch is not None:
                 watch.close()
-            with contextlib.suppress(DatabaseBusy, sqlite3.Error):
+            with contextlib.suppress(DatabaseBusy, sqlite3.Error, DBAPIError):
                 delivery_state.forget_worker(self.engine, self.owner)
             self._loop = None
 
@@ -109,7 +111,14 @@ class RunningLoop:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), seconds)
 
-    async def _watch(self, watch: SqliteChangeFeed | None, path: Path | None, stop: threading.Event | None) -> None:
+    def _open_watch(self) -> ChangeSource | None:
+        try:
+            return open_change_feed(self.engine)
+        except Exception as exc:  # noqa: BLE001 - a server away at start: the channels wake on their timers instead
+            log.warning("worker: no change feed (%s); the channels wake on their timers", exc)
+            return None
+
+    async def _watch(self, watch: ChangeSource | None, path: Path | None, stop: threading.Event | None) -> None:
         """Wake the channels on any change to the database, and keep house: the heartbeat, the change-log trim, and
         giving up deliveries past their horizon. A commit by any process wakes the channels at once where inotify
         is there (Linux); the periodic look backs off while nothing happens."""
@@ -144,7 +153,7 @@ class RunningLoop:
                     next_beat = now + HEARTBEAT_S
                     if self._beat():
                         return
-                if path is not None and now >= next_trim:
+                if now >= next_trim:
                     next_trim = now + TRIM_EVERY_S
                     self._trim(path)
                 if now >= next_give_up:
@@ -155,7 +164,11 @@ class RunningLoop:
                     interval = POLL_FIRST_S
                 else:
                     interval = min(ceiling, interval * 2)
-                await asyncio.sleep(min(interval, max(0.0, next_beat - time.monotonic())))
+                pause = min(interval, max(0.0, next_beat - time.monotonic()))
+                if watch is not None and watch.wakes:  # PostgreSQL: a NOTIFY ends the wait at once
+                    await asyncio.to_thread(watch.wait, pause)
+                else:
+                    await asyncio.sleep(pause)
         finally:
             if wal is not None:
                 loop.remove_reader(wal.fileno())
@@ -175,11 +188,11 @@ class RunningLoop:
             log.warning("worker: heartbeat not written: %s", exc)
         return False
 
-    @staticmethod
-    def _trim(path: Path) -> None:
+    def _trim(self, path: Path | None) -> None:
         try:
-            gone = trim_changes(path, keep=TRIM_KEEP, timeout_s=0.2)  # housekeeping: never worth a wait
-        except sqlite3.Error as exc:  # busy or locked: the next turn tries again
+            # Housekeeping, never worth a wait: SQLite's is opened with a short busy timeout.
+            gone = trim_changes(path or self.engine, keep=TRIM_KEEP, timeout_s=0.2)
+        except (sqlite3.Error, DBAPIError) as exc:  # busy, locked or disconnected: the next turn tries again
             log.warning("worker: could not trim the change log: %s", exc)
             return
         if gone:

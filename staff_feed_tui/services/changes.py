@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from staff_feed_tui.store.changes import EVERYTHING, ChangedFeed, ChangeSource, SqliteChangeFeed, WalWatch
+from staff_feed_tui.store import changes
+from staff_feed_tui.store.changes import EVERYTHING, ChangedFeed, ChangeSource, WalWatch
 
 if TYPE_CHECKING:
     from staff_feed_tui.services.context import Services
@@ -17,11 +18,10 @@ __all__ = ["EVERYTHING", "ChangeSource", "ChangedFeed", "WalWatch", "open_change
 
 
 def open_change_feed(services: Services) -> ChangeSource | None:
-    """A change feed on the context's database, or None where there is none to poll (not a SQLite file).
+    """A change feed on the context's database (SQLite's data_version, or PostgreSQL's LISTEN/NOTIFY).
 
     Open it before the first query, so that no write can fall between a load and the first poll."""
-    path = services.db_path
-    return SqliteChangeFeed(path) if path is not None else None
+    return changes.open_change_feed(services.engine)
 
 
 def open_commit_watch(services: Services) -> WalWatch | None:

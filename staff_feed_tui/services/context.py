@@ -65,7 +65,10 @@ def open_services(settings: Settings, *, dispatcher: str | None = None, migrate:
     path = sqlite_path(url)
     if path is not None:
         touch_database_file(path, settings.shared_group)
-    engine = make_engine(url)
+    password = settings.database.password
+    engine = make_engine(
+        url, password=password.get_secret_value() if password else None, pool_size=settings.database.pool_size
+    )
     if migrate:
         ensure_schema(engine)
     if path is not None:

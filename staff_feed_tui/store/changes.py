@@ -1,17 +1,25 @@
 """The change feed: what changed in the database since the last look, whoever wrote it.
 
-`PRAGMA data_version` on a connection of our own changes whenever another connection (any thread or process)
-commits, and costs microseconds; only then are rows past the last seen `change.seq` read. The interface is small
-so that PostgreSQL LISTEN/NOTIFY can stand in for it on a bigger deployment.
+Triggers add a row to `change` for every write that alters a feed; a reader keeps the last `seq` it saw and reads
+the rows past it. What tells a reader to look differs per engine (`open_change_feed` picks):
+- SQLite: `PRAGMA data_version` on a connection of our own changes whenever another connection (any thread or
+  process) commits, and costs microseconds (`SqliteChangeFeed`);
+- PostgreSQL: a NOTIFY sent by the trigger on `change` wakes every listening app and worker at once; the table is
+  still read for what changed, so a reader whose connection dropped catches up after it reconnects
+  (`store/pg_changes.py`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 KEEP_CHANGES = 50_000  # rows of the change log kept by `trim_changes`; a reader further behind reloads everything
 EVERYTHING = -1  # the staff_id of a ChangedFeed meaning "rows were trimmed before you read them: reload it all"
@@ -24,15 +32,21 @@ class ChangedFeed:
     staff_changed: bool
 
 
-def trim_changes(db_path: Path, keep: int = KEEP_CHANGES, timeout_s: float = 5.0) -> int:
+_TRIM = "DELETE FROM change WHERE seq <= (SELECT max(seq) FROM change) - {keep}"
+
+
+def trim_changes(db: Path | Engine, keep: int = KEEP_CHANGES, timeout_s: float = 5.0) -> int:
     """Delete all but the newest `keep` rows of the change log (it gains about two rows a message); returns how many
-    went. A reader that had not read the deleted rows yet sees the gap and reloads (see `SqliteChangeFeed.poll`)."""
-    conn = sqlite3.connect(db_path, isolation_level=None, timeout=timeout_s)
+    went. A reader that had not read the deleted rows yet sees the gap and reloads (see `SqliteChangeFeed.poll`).
+
+    `db` is a SQLite file (opened with its own short busy timeout) or an engine (PostgreSQL)."""
+    if not isinstance(db, Path):
+        with db.begin() as connection:
+            return connection.exec_driver_sql(_TRIM.format(keep=int(keep))).rowcount
+    conn = sqlite3.connect(db, isolation_level=None, timeout=timeout_s)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        deleted = conn.execute(
-            "DELETE FROM change WHERE seq <= (SELECT max(seq) FROM change) - ?", (keep,)
-        ).rowcount
+        deleted = conn.execute(_TRIM.format(keep=int(keep))).rowcount
         conn.execute("COMMIT")
         return deleted
     finally:
@@ -40,17 +54,61 @@ def trim_changes(db_path: Path, keep: int = KEEP_CHANGES, timeout_s: float = 5.0
 
 
 class ChangeSource(Protocol):
+    # What a dispatcher should know about the connection ("" when all is well): shown in the top bar.
+    connection_note: str
+    # Whether `wait` returns as soon as something changes (PostgreSQL's NOTIFY); SQLite is polled instead.
+    wakes: bool
+
     def changed(self) -> bool: ...
+
+    def wait(self, timeout: float) -> None: ...
 
     def poll(self) -> list[ChangedFeed]: ...
 
     def close(self) -> None: ...
 
 
+def open_change_feed(engine: Engine) -> ChangeSource:
+    """The change feed for the engine's database, starting from now."""
+    from staff_feed_tui.store.db import sqlite_path
+
+    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is not None:
+        return SqliteChangeFeed(path)
+    from staff_feed_tui.store.pg_changes import PostgresChangeFeed
+
+    return PostgresChangeFeed(engine)
+
+
+def group_changes(rows: list[tuple[int, int, int | None]]) -> list[ChangedFeed]:
+    """Change rows (seq, staff_id, message_id) as one ChangedFeed per staff member."""
+    messages: dict[int, set[int]] = {}
+    staff_rows: set[int] = set()
+    for _, staff_id, message_id in rows:
+        messages.setdefault(staff_id, set())
+        if message_id is None:
+            staff_rows.add(staff_id)
+        else:
+            messages[staff_id].add(message_id)
+    return [
+        ChangedFeed(staff_id=s, message_ids=frozenset(ids), staff_changed=s in staff_rows)
+        for s, ids in messages.items()
+    ]
+
+
+RELOAD_ALL = (ChangedFeed(staff_id=EVERYTHING, message_ids=frozenset(), staff_changed=True),)
+
+
 class SqliteChangeFeed:
     """Polls one SQLite file. A lock makes `poll` and `close` safe from different threads: the app polls in a thread
     worker and closes on exit, and closing a sqlite3 connection while another thread is inside it crashes the
     interpreter."""
+
+    connection_note = ""  # a file has no connection to lose
+    wakes = False
+
+    def wait(self, timeout: float) -> None:
+        time.sleep(timeout)
 
     def __init__(self, db_path: Path) -> None:
         self._lock = threading.Lock()
@@ -94,20 +152,9 @@ class SqliteChangeFeed:
             return []
         if rows[0][0] > self._last_seq + 1 and self._gap_before(rows[0][0]):
             self._last_seq = rows[-1][0]
-            return [ChangedFeed(staff_id=EVERYTHING, message_ids=frozenset(), staff_changed=True)]
+            return list(RELOAD_ALL)
         self._last_seq = rows[-1][0]
-        messages: dict[int, set[int]] = {}
-        staff_rows: set[int] = set()
-        for _, staff_id, message_id in rows:
-            messages.setdefault(staff_id, set())
-            if message_id is None:
-                staff_rows.add(staff_id)
-            else:
-                messages[staff_id].add(message_id)
-        return [
-            ChangedFeed(staff_id=s, message_ids=frozenset(ids), staff_changed=s in staff_rows)
-            for s, ids in messages.items()
-        ]
+        return group_changes(rows)
 
     def _gap_before(self, seq: int) -> bool:
         """Whether rows between the last one read and `seq` were trimmed (rather than never written: a rolled-back

@@ -1,23 +1,34 @@
-"""The engine, its pragmas, and the two kinds of session.
+"""The engine, its set-up per engine, and the two kinds of session.
 
-Every connection gets WAL, a busy timeout, foreign keys and synchronous=NORMAL. Writes go through `write_session`,
-which starts with `BEGIN IMMEDIATE`: with a deferred BEGIN, two processes doing read-then-write hit "database is
-locked" 419 times in 1,000 on this machine; with IMMEDIATE, none (docs/architecture.md, "Measured decisions").
+SQLite: every connection gets WAL, a busy timeout, foreign keys and synchronous=NORMAL, and writes go through
+`write_session`, which starts with `BEGIN IMMEDIATE`: with a deferred BEGIN, two processes doing read-then-write hit
+"database is locked" 419 times in 1,000 on this machine; with IMMEDIATE, none (docs/architecture.md, "Measured
+decisions"). PostgreSQL: READ COMMITTED with row locks, a pool whose connections are checked before use, and
+`retrying` for the transactions that may meet a deadlock. What differs is in `dialects.py`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
+from staff_feed_tui.core.db_url import is_postgres, normalize_url, redact_url
+from staff_feed_tui.store.dialects import dialect_of
+
 BUSY_TIMEOUT_MS = 5000
+RETRY_ATTEMPTS = 5  # a transaction that meets a deadlock or a serialization failure runs at most this often
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class DatabaseBusy(RuntimeError):
@@ -38,17 +49,11 @@ class DatabaseUrlError(ValueError):
 
 def shown_url(url: str) -> str:
     """The URL as it may be printed: a password in it is masked."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.split("@", 1)[-1] if "@" in url else url
+    return redact_url(url)
 
 
 def check_database_url(url: str) -> None:
-    """Raise DatabaseUrlError with one sentence unless `url` is a SQLite URL (the one engine supported so far)."""
+    """Raise DatabaseUrlError with one sentence unless `url` is a SQLite or a PostgreSQL URL."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -56,17 +61,13 @@ def check_database_url(url: str) -> None:
         backend = make_url(url).get_backend_name()
     except ArgumentError:
         raise DatabaseUrlError(
-            f"database.url {shown_url(url)!r} is not a database URL: give sqlite:////path/to/staff_feed.db"
+            f"database.url {shown_url(url)!r} is not a database URL: give sqlite:////path/to/staff_feed.db or "
+            "postgresql://user@host/name"
         ) from None
-    if backend in ("postgresql", "postgres"):
-        raise DatabaseUrlError(
-            f"database.url {shown_url(url)!r} names PostgreSQL, which is not supported yet: use a "
-            "sqlite:////path/to/staff_feed.db URL for now"
-        )
-    if backend != "sqlite":
+    if backend not in ("sqlite", "postgresql"):
         raise DatabaseUrlError(
             f"database.url {shown_url(url)!r} names {backend}, which staff-feed does not support: use a "
-            "sqlite:////path/to/staff_feed.db URL"
+            "sqlite:////path/to/staff_feed.db or a postgresql://user@host/name URL"
         )
 
 
@@ -77,15 +78,49 @@ def sqlite_path(url: str) -> Path | None:
     return None
 
 
-def make_engine(url: str, *, busy_timeout_ms: int | None = None) -> Engine:
-    """Create the engine. Nothing here touches the file until the first connection."""
+def make_engine(
+    url: str, *, password: str | None = None, pool_size: int = 5, busy_timeout_ms: int | None = None
+) -> Engine:
+    """Create the engine for `url`. Nothing connects until the first use; psycopg is imported only for PostgreSQL."""
+    url = normalize_url(url)
     check_database_url(url)
-    if busy_timeout_ms is None:
-        busy_timeout_ms = BUSY_TIMEOUT_MS
+    if is_postgres(url):
+        return _postgres_engine(url, password=password, pool_size=pool_size)
+    return _sqlite_engine(url, BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms)
+
+
+def _postgres_engine(url: str, *, password: str | None, pool_size: int) -> Engine:
+    parsed = make_url(url)
+    if password and not parsed.password:
+        parsed = parsed.set(password=password)
+    engine = create_engine(
+        parsed,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        # A connection the server or the network dropped is found and replaced before it is handed out.
+        pool_pre_ping=True,
+        isolation_level="READ COMMITTED",
+        connect_args={"connect_timeout": 10, "application_name": "staff-feed"},
+        hide_parameters=True,
+    )
+    dialect = dialect_of(engine)
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _driver_sql(_conn, _cursor, statement: str, parameters, context, _many: bool):  # type: ignore[no-untyped-def]
+        # Statements run at the driver level (exec_driver_sql) are written once, with SQLite's `:name`
+        # parameters; psycopg's are `%(name)s`. Compiled statements are in psycopg's style already.
+        if parameters and context is not None and context.compiled is None:
+            statement = dialect.sql(statement)
+        return statement, parameters
+
+    return engine
+
+
+def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    def _on_connect(dbapi_connection, _record: object) -> None:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy's "begin" event below issue BEGIN itself, so writes can ask for IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -97,7 +132,7 @@ def make_engine(url: str, *, busy_timeout_ms: int | None = None) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        if connection.get_execution_options().get("sqlite_immediate"):
+        if connection.get_execution_options().get("write"):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
@@ -118,7 +153,7 @@ def _busy_said(engine: Engine) -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+        if dialect_of(engine).is_busy(exc):
             raise DatabaseBusy(
                 "the database is busy: another process has held it for more than "
                 f"{BUSY_TIMEOUT_MS // 1000} s; nothing was saved, try again"
@@ -139,13 +174,12 @@ def is_disk_full(exc: BaseException) -> bool:
 
 @contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction starts with BEGIN IMMEDIATE and commits on success.
+    """A session for one write transaction (BEGIN IMMEDIATE on SQLite) that commits on success.
 
-    Raises DatabaseBusy when another process holds the write lock past the busy timeout, DiskFull when the disk
-    has no room for the transaction.
+    Raises DatabaseBusy when another process holds SQLite's write lock past the busy timeout, DiskFull when the
+    disk has no room for the transaction.
     """
-    immediate = engine.execution_options(sqlite_immediate=True)
-    with _busy_said(engine), Session(immediate, expire_on_commit=False) as session:
+    with _busy_said(engine), Session(engine.execution_options(write=True), expire_on_commit=False) as session:
         yield session
         session.commit()
 
@@ -153,8 +187,23 @@ def write_session(engine: Engine) -> Iterator[Session]:
 @contextmanager
 def write_connection(engine: Engine) -> Iterator[Connection]:
     """write_session without the ORM, for statements run at the driver level on a hot path (the outbox)."""
-    with _busy_said(engine), engine.execution_options(sqlite_immediate=True).begin() as conn:
+    with _busy_said(engine), engine.execution_options(write=True).begin() as conn:
         yield conn
+
+
+def retrying(engine: Engine, transaction: Callable[[], T], attempts: int = RETRY_ATTEMPTS) -> T:
+    """Run `transaction` (which opens and commits its own write) again when PostgreSQL ends it with a deadlock or a
+    serialization failure, up to `attempts` times with a short growing pause; then the last error is raised."""
+    dialect = dialect_of(engine)
+    for attempt in range(1, attempts + 1):
+        try:
+            return transaction()
+        except DBAPIError as exc:
+            if attempt == attempts or not dialect.is_retryable(exc):
+                raise
+            log.info("transaction retried after %s (attempt %d)", type(exc.orig).__name__, attempt)
+            time.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")
 
 
 def prepare_data_dir(data_dir: Path, shared_group: str | None = None) -> None:

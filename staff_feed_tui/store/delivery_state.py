@@ -14,8 +14,9 @@ from sqlalchemy import Engine
 
 from staff_feed_tui.core.types import Channel, ChannelHealth
 from staff_feed_tui.store.db import write_connection
+from staff_feed_tui.store.dialects import serialize
 from staff_feed_tui.store.models import utcnow
-from staff_feed_tui.store.outbox import sql_time
+from staff_feed_tui.store.outbox import read_time, sql_time
 
 SERVICE = "service"  # `staff-feed worker`
 EMBEDDED = "embedded"  # the one inside an app
@@ -23,10 +24,8 @@ HEARTBEAT_S = 5.0  # how often a running worker says so
 FRESH_S = 3 * HEARTBEAT_S  # a heartbeat older than this is a worker that is gone
 
 
-def _moment(text: str | None) -> datetime | None:
-    from datetime import UTC
-
-    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+def _moment(value: str | datetime | None) -> datetime | None:
+    return None if value is None else read_time(value)
 
 
 def channel_health(engine: Engine, channels: Sequence[Channel] = (Channel.EMAIL, Channel.SMS)) -> list[ChannelHealth]:
@@ -124,6 +123,7 @@ def claim_embedded_slot(engine: Engine, owner: str, fresh_s: float, now: datetim
     now = now or utcnow()
     since = sql_time(now - timedelta(seconds=fresh_s))
     with write_connection(engine) as conn:
+        serialize(conn, "embedded worker")  # PostgreSQL: one at a time, as BEGIN IMMEDIATE does on SQLite
         conn.exec_driver_sql("DELETE FROM worker_heartbeat WHERE beat_at < :since", {"since": since})
         other = conn.exec_driver_sql(
             "SELECT 1 FROM worker_heartbeat WHERE owner != :owner LIMIT 1", {"owner": owner}

@@ -10,8 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, exists, false, func, literal_column, or_, text
-from sqlalchemy import text as text_query
+from sqlalchemy import Engine, and_, exists, false, func, or_
 from sqlmodel import Session, col, select
 
 from staff_feed_tui.core.draft import AttachmentFile
@@ -22,6 +21,7 @@ from staff_feed_tui.core.validation import check_dispatcher_name
 from staff_feed_tui.store.attachments import AttachmentStore
 from staff_feed_tui.store.db import read_session, write_session
 from staff_feed_tui.store.models import Attachment, Delivery, Dispatcher, Message, Staff, utcnow
+from staff_feed_tui.store.search import latest_matches, text_match
 from staff_feed_tui.store.views import message_view
 
 FeedKey = tuple[datetime, int]
@@ -242,18 +242,10 @@ def apply_filter(query, only: FeedFilter):  # type: ignore[no-untyped-def]
             col(Message.author_id).in_(select(Dispatcher.id).where(func.lower(Dispatcher.name) == only.author.lower()))
         )
     if only.text:
-        match = fts_query(only.text)
-        if match is None:
+        if fts_query(only.text) is None:
             return query.where(false())
-        query = query.where(col(Message.id).in_(text_search(match)))
+        query = query.where(text_match(col(Message.id), only.text))
     return query
-
-
-def text_search(match: str):  # type: ignore[no-untyped-def]
-    """Message ids whose body matches an FTS5 expression (made safe by core.fts)."""
-    return select(literal_column("rowid")).select_from(text("message_fts")).where(
-        text("message_fts MATCH :match").bindparams(match=match)
-    )
 
 
 def remove_message(engine: Engine, message_id: int, dispatcher: str, now: datetime | None = None) -> list[str]:
@@ -315,11 +307,10 @@ def search_feed(
     engine: Engine, staff_id: int, text: str, *, only: FeedFilter | None = None, limit: int = 2000
 ) -> list[FeedKey]:
     """Where `text` matches in one staff member's feed (within `only`, when given): keys, newest first."""
-    match = fts_query(text)
-    if match is None:
+    if fts_query(text) is None:
         return []
     query = select(Message.created_at, Message.id).where(
-        Message.staff_id == staff_id, col(Message.deleted_at).is_(None), col(Message.id).in_(text_search(match))
+        Message.staff_id == staff_id, col(Message.deleted_at).is_(None), text_match(col(Message.id), text)
     )
     if only is not None:
         query = apply_filter(query, only)
@@ -335,15 +326,8 @@ def search_all(engine: Engine, text: str, *, limit: int = 200) -> list[MessageVi
     sorting every match by time took 90 ms. Ids are given as messages are stored, which is as they are sent or
     received, so the latest ids are the latest messages.
     """
-    match = fts_query(text)
-    if match is None:
-        return []
-    latest = text_query(
-        "SELECT f.rowid FROM message_fts AS f JOIN message AS m ON m.id = f.rowid"
-        " WHERE message_fts MATCH :match AND m.deleted_at IS NULL ORDER BY f.rowid DESC LIMIT :limit"
-    )
     with read_session(engine) as session:
-        ids = [row[0] for row in session.connection().execute(latest, {"match": match, "limit": limit})]
+        ids = latest_matches(session.connection(), text, limit)
         rows = list(session.exec(select(Message).where(col(Message.id).in_(ids)))) if ids else []
         rows.sort(key=lambda m: (m.created_at, m.id), reverse=True)
         return load_messages(session, rows)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Index, Text, UniqueConstraint, text
+from sqlalchemy import DateTime, Index, Text, UniqueConstraint, event, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from staff_feed_tui.store.search import index_messages
 
 
 def utcnow() -> datetime:
@@ -74,7 +76,13 @@ class Message(SQLModel, table=True):
     __tablename__ = "message"
     __table_args__ = (
         Index("ix_message_feed", "staff_id", "created_at", "id"),
-        Index("ix_message_inbound", "staff_id", "id", sqlite_where=text("direction = 'in' AND deleted_at IS NULL")),
+        Index(
+            "ix_message_inbound",
+            "staff_id",
+            "id",
+            sqlite_where=text("direction = 'in' AND deleted_at IS NULL"),
+            postgresql_where=text("direction = 'in' AND deleted_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -96,6 +104,12 @@ class Message(SQLModel, table=True):
     restored_by_id: int | None = Field(default=None, foreign_key="dispatcher.id")
     # How a received message came in (email or sms); None for an outgoing one, whose deliveries say.
     channel: str | None = None
+
+
+@event.listens_for(Message, "after_insert")
+def _index_for_search(_mapper: object, connection, target: Message) -> None:  # type: ignore[no-untyped-def]
+    """Every message the ORM inserts is searchable on PostgreSQL too (SQLite's FTS5 triggers need nothing)."""
+    index_messages(connection, [(target.id, target.body)])  # type: ignore[list-item]
 
 
 class Attachment(SQLModel, table=True):

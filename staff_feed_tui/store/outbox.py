@@ -1,23 +1,26 @@
 """The outbox: claiming due deliveries with a lease, and recording what became of each.
 
-A claim is one `UPDATE … RETURNING` inside BEGIN IMMEDIATE, so two workers can never claim the same row. A lease
+A claim is one `UPDATE … RETURNING` inside BEGIN IMMEDIATE on SQLite, or over rows locked `FOR UPDATE SKIP LOCKED`
+on PostgreSQL, so two workers (on any hosts) can never claim the same row. A lease
 carries its owner and expiry; a worker that dies leaves a lease that runs out, and the next claim takes the
 delivery again. Every result is written only while the caller still owns the lease.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 from sqlmodel import col, select
 
 from staff_feed_tui.core.types import Channel, DeliveryStatus
-from staff_feed_tui.store.db import read_session, write_connection, write_session
+from staff_feed_tui.store.db import read_session, retrying, write_connection, write_session
+from staff_feed_tui.store.dialects import Dialect, dialect_of
 from staff_feed_tui.store.models import Delivery, utcnow
 
 
@@ -56,11 +59,11 @@ _CLAIM = """
            attempts = attempts + 1, updated_at = :now
      WHERE id IN (
            SELECT d.id FROM delivery d JOIN message m ON m.id = d.message_id
-            WHERE m.deleted_at IS NULL AND d.channel IN (SELECT value FROM json_each(:channels))
+            WHERE m.deleted_at IS NULL AND {channel_in}
               AND ((d.status = 'queued' AND d.next_attempt_at <= :now)
                    OR (d.status = 'sending' AND d.lease_until < :now))
             ORDER BY d.next_attempt_at, d.id
-            LIMIT :limit)
+            LIMIT :limit {skip_locked})
     RETURNING id, attempts
 """
 
@@ -70,20 +73,36 @@ _CLAIMED = """
       JOIN message m ON m.id = d.message_id
       JOIN staff s ON s.id = m.staff_id
       LEFT JOIN dispatcher p ON p.id = m.author_id
-     WHERE d.id IN (SELECT value FROM json_each(:ids))
+     WHERE {id_in}
      ORDER BY d.next_attempt_at, d.id
 """
 
 _FILES = """
     SELECT id, message_id, filename, mime_type, size, stored_path FROM attachment
-     WHERE message_id IN (SELECT value FROM json_each(:ids))
+     WHERE {id_in}
      ORDER BY id
 """
+
+
+@lru_cache(maxsize=4)
+def _statements(dialect: Dialect) -> tuple[str, str, str]:
+    """The claim and its reads in this engine's words (made once per engine)."""
+    return (
+        _CLAIM.format(channel_in=dialect.id_list("d.channel", "channels"), skip_locked=dialect.skip_locked),
+        _CLAIMED.format(id_in=dialect.id_list("d.id", "ids")),
+        _FILES.format(id_in=dialect.id_list("message_id", "ids")),
+    )
 
 
 def sql_time(moment: datetime) -> str:
     """A moment as UTCDateTime stores it: naive UTC text with microseconds, so text order is time order."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def read_time(value: str | datetime) -> datetime:
+    """A stored moment read at the driver level: text from SQLite, a naive datetime from PostgreSQL; aware UTC."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC)
 
 
 def claim_due_deliveries(
@@ -101,23 +120,29 @@ def claim_due_deliveries(
     Only `channels` are claimed: a worker without an SMS transport leaves texts for one that has it.
     """
     now = now or utcnow()
+    dialect = dialect_of(engine)
+    claim_sql, claimed_sql, files_sql = _statements(dialect)
     params = {
         "owner": owner,
         "until": sql_time(now + timedelta(seconds=lease_s)),
         "now": sql_time(now),
         "limit": limit,
-        "channels": json.dumps([c.value for c in channels]),
+        "channels": dialect.id_values([c.value for c in channels]),
     }
-    with write_connection(engine) as conn:
-        claimed = conn.exec_driver_sql(_CLAIM, params).all()
+
+    def claim() -> list[Row[Any]]:
+        with write_connection(engine) as conn:
+            return list(conn.exec_driver_sql(claim_sql, params).all())
+
+    claimed = retrying(engine, claim)
     if not claimed:
         return []
     attempts = {row[0]: row[1] for row in claimed}
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql(_CLAIMED, {"ids": json.dumps(list(attempts))}).all()
+        rows = conn.exec_driver_sql(claimed_sql, {"ids": dialect.id_values(list(attempts))}).all()
         files: dict[int, list[OutgoingFile]] = {}
         for a_id, message_id, filename, mime_type, size, stored in conn.exec_driver_sql(
-            _FILES, {"ids": json.dumps(sorted({r[2] for r in rows}))}
+            files_sql, {"ids": dialect.id_values(sorted({r[2] for r in rows}))}
         ):
             files.setdefault(message_id, []).append(
                 OutgoingFile(a_id, filename, mime_type, size, attachments_root / stored)
@@ -134,7 +159,7 @@ def claim_due_deliveries(
             staff_phone=s_phone,
             author=author,
             body=body,
-            created_at=datetime.fromisoformat(created).replace(tzinfo=UTC),
+            created_at=read_time(created),
             files=tuple(files.get(m_id, ())) if with_files else (),
         )
         for d_id, channel, m_id, body, created, s_id, s_name, s_email, s_phone, author, with_files in rows
@@ -159,7 +184,7 @@ class Result:
 _RELEASE = """
     UPDATE delivery
        SET status = 'queued', updated_at = :now, lease_owner = NULL, lease_until = NULL,
-           attempts = max(attempts - 1, 0), next_attempt_at = :now, last_error = coalesce(:error, last_error)
+           attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = :now, last_error = coalesce(:error, last_error)
      WHERE id = :id AND lease_owner = :owner AND status = 'sending'
 """
 
@@ -172,7 +197,7 @@ _RECORD = """
 """
 
 _OPTED_OUT = """
-    UPDATE staff SET sms_opted_out = 1, sms_opted_out_at = :now WHERE id = :id AND NOT sms_opted_out
+    UPDATE staff SET sms_opted_out = TRUE, sms_opted_out_at = :now WHERE id = :id AND NOT sms_opted_out
 """
 
 
@@ -199,15 +224,18 @@ def record_results(engine: Engine, owner: str, results: Sequence[Result], now: d
     ]
     released = [{"id": r.delivery_id, "owner": owner, "now": stamp, "error": r.error} for r in results if r.released]
     opted_out = [{"id": r.opted_out_staff_id, "now": stamp} for r in results if r.opted_out_staff_id is not None]
-    written = 0
-    with write_connection(engine) as conn:
-        # One executemany for the group: statement by statement cost about 0.1 ms each.
-        for statement, group in ((_RECORD, rows), (_RELEASE, released)):
-            if group:
-                written += conn.exec_driver_sql(statement, group).rowcount  # type: ignore[arg-type]
-        if opted_out:
-            conn.exec_driver_sql(_OPTED_OUT, opted_out)  # type: ignore[arg-type]
-    return written
+    def record() -> int:
+        written = 0
+        with write_connection(engine) as conn:
+            # One executemany for the group: statement by statement cost about 0.1 ms each.
+            for statement, group in ((_RECORD, rows), (_RELEASE, released)):
+                if group:
+                    written += conn.exec_driver_sql(statement, group).rowcount  # type: ignore[arg-type]
+            if opted_out:
+                conn.exec_driver_sql(_OPTED_OUT, opted_out)  # type: ignore[arg-type]
+        return written
+
+    return retrying(engine, record)
 
 
 def record_sent(engine: Engine, delivery_id: int, owner: str, provider_id: str | None) -> bool:

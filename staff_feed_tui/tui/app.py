@@ -320,6 +320,11 @@ class StaffFeedApp(App[int]):
             self._change_wait = min(ceiling, self._change_wait * 1.5)
         self.set_timer(self._change_wait, self._look_for_changes)
 
+    @property
+    def connection_note(self) -> str:
+        """A dropped or restored database connection, in words for the top bar ("" when all is well)."""
+        return self._changes.connection_note if self._changes is not None else ""
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="changes")
     def poll_changes(self) -> None:
         if self._changes is None or get_current_worker().is_cancelled:

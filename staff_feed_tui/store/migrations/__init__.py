@@ -15,9 +15,12 @@ SCRIPT_LOCATION = Path(__file__).parent
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        has_table = conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
-        ).first()
+        if conn.dialect.name == "postgresql":
+            has_table = conn.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar()
+        else:
+            has_table = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
+            ).first()
         if not has_table:
             return None
         row = conn.execute(text("SELECT version_num FROM alembic_version")).first()

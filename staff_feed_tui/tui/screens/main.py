@@ -225,7 +225,10 @@ class MainScreen(Screen[None]):
         self.set_interval(2.0, self._show_worker_state)  # idle cost: one look every 2 s, not 2 a second
 
     def _show_worker_state(self) -> None:
-        text = safe_line(self.app.delivery_text())[:80]
+        text = self.app.delivery_text()
+        if note := self.app.connection_note:
+            text = f"{note} · {text}"
+        text = safe_line(text)[:80]
         if text != self._worker_text:  # an unchanged label would still cost a whole-screen layout
             self._worker_text = text
             self.query_one("#worker-state", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))

@@ -8,6 +8,8 @@ Create Date: 2026-11-29
 import sqlalchemy as sa
 from alembic import op
 
+from staff_feed_tui.store.migrations.triggers import create_change_notify, create_trigger, drop_trigger, is_postgres
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -118,19 +120,23 @@ def upgrade() -> None:
     op.create_index("ix_delivery_due", "delivery", ["status", "next_attempt_at"], unique=False)
     op.create_index("ix_delivery_provider_id", "delivery", ["provider_id"], unique=False)
     for trigger in TRIGGERS:
-        op.execute(trigger)
+        create_trigger(trigger)
+    if is_postgres():
+        create_change_notify()
 
 
 def downgrade() -> None:
-    for name in (
-        "change_message_insert",
-        "change_message_update",
-        "change_delivery_insert",
-        "change_delivery_update",
-        "change_staff_update",
-        "change_staff_insert",
+    for name, table in (
+        ("change_message_insert", "message"),
+        ("change_message_update", "message"),
+        ("change_delivery_insert", "delivery"),
+        ("change_delivery_update", "delivery"),
+        ("change_staff_update", "staff"),
+        ("change_staff_insert", "staff"),
     ):
-        op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        drop_trigger(name, table)
+    if is_postgres():
+        drop_trigger("change_notify", "change")
     op.drop_table("delivery")
     op.drop_table("attachment")
     op.drop_table("message")

@@ -8,6 +8,8 @@ Create Date: 2026-11-29
 import sqlalchemy as sa
 from alembic import op
 
+from staff_feed_tui.store.migrations.triggers import create_trigger, drop_trigger
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -46,19 +48,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("dispatcher_id", "staff_id"),
     )
     # Triage changes reach every open app through the change log, as staff id 0 (no staff member).
-    op.execute(
+    create_trigger(
         """CREATE TRIGGER change_triage_insert AFTER INSERT ON inbound_triage BEGIN
            INSERT INTO change (staff_id, message_id) VALUES (0, NULL); END"""
     )
-    op.execute(
+    create_trigger(
         """CREATE TRIGGER change_triage_update AFTER UPDATE ON inbound_triage BEGIN
            INSERT INTO change (staff_id, message_id) VALUES (0, NULL); END"""
     )
 
 
 def downgrade() -> None:
-    op.execute("DROP TRIGGER IF EXISTS change_triage_insert")
-    op.execute("DROP TRIGGER IF EXISTS change_triage_update")
+    drop_trigger("change_triage_insert", "inbound_triage")
+    drop_trigger("change_triage_update", "inbound_triage")
     op.drop_table("read_mark")
     op.drop_table("inbound_triage")
     with op.batch_alter_table("message") as batch:

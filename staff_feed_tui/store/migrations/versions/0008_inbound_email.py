@@ -9,6 +9,8 @@ Create Date: 2026-11-30
 import sqlalchemy as sa
 from alembic import op
 
+from staff_feed_tui.store.migrations.triggers import create_trigger, drop_trigger
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -25,9 +27,9 @@ def upgrade() -> None:
     op.add_column("staff", sa.Column("email_bounced_at", sa.DateTime(), nullable=True))
     # Every received message so far was a text. The change-log trigger is held off for the backfill: no open app
     # needs a change row per old message (and a large database would gain hundreds of thousands).
-    op.execute("DROP TRIGGER IF EXISTS change_message_update")
+    drop_trigger("change_message_update", "message")
     op.execute("UPDATE message SET channel = 'sms' WHERE direction = 'in'")
-    op.execute(CHANGE_TRIGGER)
+    create_trigger(CHANGE_TRIGGER)
     op.create_table(
         "inbound_email",
         sa.Column("id", sa.Integer(), nullable=False),
