@@ -165,6 +165,10 @@ def test_acting_as_another_dispatcher_is_refused_for_an_os_account(tmp_path: Pat
         data.mkdir(mode=0o777)
         data.chmod(0o777)
         exe = str(Path(sys.executable).parent / "staff-feed")
+        probe = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable,
+                                "-c", "import staff_feed_tui.cli"], capture_output=True, text=True, timeout=60)
+        if probe.returncode != 0:  # a venv or checkout under a private folder (pyenv's Python under /root)
+            pytest.skip(f"nobody cannot run this install: {probe.stderr.strip()[-200:]}")
         env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "STAFF_FEED_DATA_DIR": str(data)}
         done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", exe, "--as", "ann",
                                "staff", "list"], capture_output=True, text=True, env=env, timeout=60)

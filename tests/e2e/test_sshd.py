@@ -26,7 +26,13 @@ import pytest
 from tests.e2e.tmux import TmuxApp
 from tests.smtp_server import free_port
 
+# The service account runs the app with the system Python and this venv's packages (see _program): that needs the
+# two to be one Python version, or the compiled packages (pydantic-core, …) cannot load.
+_SAME_PYTHON = Path("/usr/bin/python3").resolve().name == f"python{sys.version_info.major}.{sys.version_info.minor}"
+
 pytestmark = [
+    pytest.mark.skipif(not _SAME_PYTHON, reason="the system Python (/usr/bin/python3) is another version than this "
+                       "venv's, whose packages the service account's app uses"),
     pytest.mark.e2e,
     pytest.mark.skipif(os.geteuid() != 0, reason="making a service account and running sshd need root"),
     pytest.mark.skipif(not Path("/usr/sbin/sshd").exists() or shutil.which("ssh") is None,
