@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from staff_feed_tui.core.draft import DraftError, check_attachment, check_attachments, mms_problems
+from staff_feed_tui.core.draft import DraftError, check_attachment, check_attachments, mms_problems, pasted_file_path
 from staff_feed_tui.core.texting import sms_unavailable_reason
 from staff_feed_tui.core.types import DeliveryMethod, StaffView
 from staff_feed_tui.services import MmsLimitError, Services, queue_outgoing
@@ -319,3 +321,39 @@ async def test_pasting_a_path_offers_to_attach(services: Services, tmp_path: Pat
         await wait_for(pilot, lambda: composer.text == "just words\non two lines", "an ordinary paste")
 
 
+
+
+# ---- a message is never taken for a path it cannot be ---------------------------------------------------------
+
+
+@given(st.text(max_size=600))
+@settings(max_examples=200, deadline=None)
+def test_pasted_file_path_never_raises(text: str) -> None:
+    path = pasted_file_path(text)
+    assert path is None or os.path.isfile(os.path.expanduser(path))
+
+
+def test_pasted_file_path_names_only_an_existing_file(tmp_path: Path) -> None:
+    rota = _file(tmp_path / "rota.pdf")
+    assert pasted_file_path(f"  '{rota}'\n") == str(rota)
+    assert pasted_file_path(str(tmp_path)) is None  # a directory is text
+    assert pasted_file_path("x" * 300) is None  # one name over 255 bytes: ENAMETOOLONG from the OS
+    assert pasted_file_path("/" + "a/" * 3000) is None  # over PATH_MAX
+    assert pasted_file_path(f"{rota}\0") is None
+
+
+async def test_a_long_one_line_message_is_sent(services: Services) -> None:
+    """A one-line message over 255 bytes was tried as a file name on Enter, and the OSError ended the app."""
+    body = "Please call the Hendersons back about the gate code " + "and the side door " * 20
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("i")
+        composer = app.screen.query_one(Composer)
+        composer.insert(body)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: composer.text == "", "the composer to clear")
+        assert app.is_running
+    dana = find_staff(services.engine, "dana@example.com")
+    (message,) = list(iter_feed(services.engine, dana.id))
+    assert message.body == body.rstrip()

@@ -47,6 +47,26 @@ def guess_mime_type(filename: str) -> str:
     return mime_type or "application/octet-stream"
 
 
+# Longer text is never taken as a path: Linux allows 4,095 bytes in a path and 255 in one name.
+PATH_MAX_BYTES = 4095
+
+
+def pasted_file_path(text: str) -> str | None:
+    """The path of an existing file, if that is all `text` is (as a dispatcher pastes or types one), else None.
+
+    Anything else is a message, so this never raises: a long line, a NUL or a name over 255 bytes is simply text.
+    """
+    candidate = text.strip().strip("'\"")
+    if not candidate or "\n" in candidate or "\0" in candidate:
+        return None
+    if len(candidate.encode("utf-8", "surrogatepass")) > PATH_MAX_BYTES:
+        return None
+    try:
+        return candidate if os.path.isfile(os.path.expanduser(candidate)) else None
+    except (OSError, ValueError):
+        return None
+
+
 def check_attachment(raw_path: str | os.PathLike[str], already: Sequence[AttachmentFile] = ()) -> AttachmentFile:
     """Check one file a dispatcher wants to attach, and return it, or raise DraftError."""
     text = os.fspath(raw_path)

@@ -20,7 +20,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from staff_feed_tui.core.draft import AttachmentFile, DraftError, check_attachment, human_size
+from staff_feed_tui.core.draft import AttachmentFile, DraftError, check_attachment, human_size, pasted_file_path
 from staff_feed_tui.core.filters import FeedFilter, FilterValues
 from staff_feed_tui.core.fts import fts_words
 from staff_feed_tui.core.lockdown import EditorRefused
@@ -648,9 +648,9 @@ class MainScreen(Screen[None]):
             return
         self._set_error(None)
         draft = self._current_draft()
-        typed = draft.body.strip().strip("'\"")
-        if not draft.files and typed and "\n" not in typed and Path(typed).expanduser().is_file():
-            self._offer_attach(typed, sending=True)
+        typed_path = None if draft.files else pasted_file_path(draft.body)
+        if typed_path is not None:
+            self._offer_attach(typed_path, sending=True)
             return
         self.send(self._staff, draft, False)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from textual import events
@@ -10,13 +9,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
-
-def _is_file(text: str) -> bool:
-    try:
-        return os.path.isfile(os.path.expanduser(text))
-    except (OSError, ValueError):
-        return False
-
+from staff_feed_tui.core.draft import pasted_file_path
 
 NEWLINE_KEYS = {"ctrl+j", "alt+enter", "shift+enter", "ctrl+enter"}
 
@@ -78,11 +71,11 @@ class Composer(TextArea):
         # Other keys reach TextArea's own _on_key next: Textual calls the handler of each class in the MRO.
 
     async def _on_paste(self, event: events.Paste) -> None:
-        candidate = event.text.strip().strip("'\"")
-        if candidate and "\n" not in candidate and len(candidate) < 4096 and _is_file(candidate):
+        path = pasted_file_path(event.text)
+        if path is not None:
             event.stop()
             event.prevent_default()
-            self.post_message(self.PathPasted(self, candidate))
+            self.post_message(self.PathPasted(self, path))
         # Otherwise TextArea's own _on_paste runs next: Textual calls the handler of each class in the MRO.
 
     def action_editor(self) -> None:
