@@ -11,7 +11,8 @@ from staff_feed_tui.services import Services
 from staff_feed_tui.store.feed import feed_page, iter_feed, queue_message
 from staff_feed_tui.store.staff import find_staff
 from staff_feed_tui.tui.app import make_app
-from staff_feed_tui.tui.widgets.feed_view import MAX_WINDOW, FeedView
+from staff_feed_tui.tui.widgets.feed_view import FeedView
+from staff_feed_tui.tui.widgets.feed_window import MAX_WINDOW
 from tests.test_tui import _ready, wait_for
 
 
@@ -174,12 +175,12 @@ async def test_new_messages_while_scrolled_up_show_more(services: Services) -> N
         await pilot.press("home")
         top = feed.scroll_offset.y
         queue_message(services.engine, services.attachments, staff_id=sam.id, author="jordan", body="fresh one")
-        await wait_for(pilot, lambda: feed._more == 1, "the -MORE- count")
+        await wait_for(pilot, lambda: feed.window.more == 1, "the -MORE- count")
         assert feed.scroll_offset.y == top  # no jump
         line = feed.render_line(feed.scrollable_content_region.height - 1).text
         assert "-MORE- 1 new message below (End)" in line
         await pilot.press("end")
-        await wait_for(pilot, lambda: feed._more == 0 and feed.selected.body == "fresh one", "the new message")
+        await wait_for(pilot, lambda: feed.window.more == 0 and feed.selected.body == "fresh one", "the new message")
 
 
 async def test_unread_marker_line(services: Services) -> None:
@@ -250,3 +251,26 @@ async def test_mark_unread_with_M(services: Services) -> None:
         await wait_for(pilot, lambda: staff_list.unread.get(dana.id) == 2, "two unread again")
         assert unread_counts(services.engine, "alex")[dana.id] == 2
         assert any(" new " in line for line in feed.rendered_lines())
+
+
+async def test_page_up_and_down_keep_the_selection_on_screen(services: Services) -> None:
+    """PageUp/PageDown moved the view and left the selection on a message off screen, so `d`, `x`, `R` and `M`
+    acted on a message the dispatcher could not see."""
+    sam = find_staff(services.engine, "sam@example.com")
+    _fill(services, sam.id, 200)
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("ctrl+n", "ctrl+n", "tab")
+        feed = app.screen.query_one(FeedView)
+        await wait_for(pilot, lambda: feed.messages and feed.messages[-1].body == "message 199", "Sam's feed")
+        await wait_for(pilot, lambda: feed.max_scroll_y > 0 and feed.scroll_offset.y == feed.max_scroll_y,
+                       "the view at the newest message")
+        for key in ("pageup", "pageup", "pageup", "pagedown", "pageup", "pagedown", "pagedown", "pagedown"):
+            before = feed.selected
+            await pilot.press(key)
+            await pilot.wait_for_animation()
+            await pilot.pause()
+            assert feed.selected_on_screen, f"after {key} the selection ({feed.selected.body}) is off screen"
+            if key == "pageup":
+                assert feed.selected.id < before.id  # type: ignore[union-attr]

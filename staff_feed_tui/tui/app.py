@@ -12,26 +12,23 @@ import select
 import signal
 import sys
 import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from textual import events, work
-from textual.app import App, SystemCommand
+from textual import work
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from staff_feed_tui.services.changes import ChangeSource, open_change_feed
+from staff_feed_tui.tui.compat import KeysInArrivalOrder
 from staff_feed_tui.tui.messages import FeedsChanged
 from staff_feed_tui.tui.screens.help import HelpScreen
 
 if TYPE_CHECKING:
-    from textual.widget import Widget
 
     from staff_feed_tui.delivery.worker import OutboxWorker
     from staff_feed_tui.services.context import Services
@@ -39,10 +36,6 @@ if TYPE_CHECKING:
 CHANGE_POLL_S = 0.25  # the look for changes right after one ...
 CHANGE_POLL_MAX_S = 1.0  # ... backing off to this while nothing changes, so an idle app costs next to nothing
 DELIVERY_LOOK_S = 5.0  # how often the app reads the channels' state, and whether it should run the worker itself
-# The longest a key waits for the one before it while that one's widget is still there. A key whose widget went away
-# is let go at once; this bound is only for a key lost some other way. It is not a guess at how long handling takes:
-# on a loaded machine a key took over a second to bubble up to the bindings, and the keys let go after it landed first.
-KEY_WAIT_S = 10.0
 # On hangup the draft is saved and the process ends within a second: a dead session must not linger. The embedded
 # worker gets this long to record the sends in flight; a send cut short is retried once its lease runs out.
 HANGUP_WORKER_S = 0.4
@@ -53,7 +46,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class StaffFeedApp(App[int]):
+class StaffFeedApp(KeysInArrivalOrder):
     CSS_PATH = "app.tcss"
     TITLE = "staff-feed"
     # Ctrl+P is "previous staff member" (as in weechat); the palette moves to Ctrl+K.
@@ -84,12 +77,6 @@ class StaffFeedApp(App[int]):
         self._opener = opener
         self._boot_names = boot_names
         self.startup_error: str | None = None
-        # Keys in arrival order: see `on_event`.
-        self._key_in_flight: events.Key | None = None
-        self._key_target: Widget | None = None  # the widget the key in flight was handed to
-        self._key_in_flight_since = 0.0
-        self._keys_waiting: deque[events.Key] = deque()
-        self._key_timer: Timer | None = None
         self._worker_stop = threading.Event()
         self._worker_thread: threading.Thread | None = None
         self.outbox_worker: OutboxWorker | None = None
@@ -113,74 +100,8 @@ class StaffFeedApp(App[int]):
         """Whether the services are open (at once, or once the booting app has opened them)."""
         return self._services is not None
 
-    # ---- keys in arrival order --------------------------------------------------------------------------------
-    # Textual hands a key to the widget focused when it arrives. Over a slow link several keys arrive in one read
-    # ("Enter Tab x"), and a key that moves focus has not been handled yet when the next one is handed out, so
-    # the next one would go to the old widget. Here a key waits until the one before it has been handled (stopped
-    # by a widget, or back at the App for the bindings), then goes to whatever has focus by then.
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded:
-            if not self.opened and event.key != "ctrl+q":
-                self._keys_waiting.append(event)  # still starting: kept for the staff list once it is there
-                return
-            if self._keys_waiting or self._key_busy():
-                self._keys_waiting.append(event)
-                self._wake_later()
-                return
-            await self._send_key(event)
-            return
-        await super().on_event(event)
-
-    async def _send_key(self, event: events.Key) -> None:
-        self._key_in_flight = event
-        self._key_in_flight_since = time.monotonic()
-        target = self._key_target = self.focused or self.screen
-        await super().on_event(event)
-        if not event.is_forwarded:  # a priority binding took it: done already
-            self._key_in_flight = None
-        else:
-            # Right after the target has handled it (a message queued behind the key), look again: a key stopped
-            # there is done; one that bubbles on is done when it reaches `_on_key` below.
-            target.call_later(self.call_later, self._next_key)
-
-    def _wake_later(self) -> None:
-        """A fallback look at the waiting keys, for a key stopped on its way up (not at its target)."""
-        if self._key_timer is None:
-            self._key_timer = self.set_timer(0.02, self._woken)  # held here: Textual keeps timers weakly
-
-    async def _woken(self) -> None:
-        self._key_timer = None
-        await self._next_key()
-
-    def _key_busy(self) -> bool:
-        key = self._key_in_flight
-        if key is None:
-            return False
-        target = self._key_target
-        gone = target is not None and not target.is_attached
-        if key._stop_propagation or gone or time.monotonic() - self._key_in_flight_since > KEY_WAIT_S:  # noqa: SLF001
-            self._key_in_flight = None
-            return False
-        return True
-
-    async def _on_key(self, event: events.Key) -> None:
-        # Textual calls each class's `_on_key` in turn; this one runs App's itself (then marks the key done), so
-        # the default dispatch is stopped here to keep App's from running a second time.
-        event.prevent_default()
-        try:
-            await super()._on_key(event)
-        finally:
-            if event is self._key_in_flight:
-                self._key_in_flight = None
-                if self._keys_waiting:
-                    self.call_next(self._next_key)
-
-    async def _next_key(self) -> None:
-        while self._keys_waiting and not self._key_busy():
-            await self._send_key(self._keys_waiting.popleft())
-        if self._keys_waiting:
-            self._wake_later()
+    def keys_on_hold(self) -> bool:
+        return not self.opened  # still starting: kept for the staff list once it is there
 
     def on_mount(self) -> None:
         self._watch_for_hangup()
@@ -206,11 +127,6 @@ class StaffFeedApp(App[int]):
         # The sender starts after the first paint, so start-up shows the staff list first.
         self.call_after_refresh(self._look_at_delivery)
         self.set_interval(DELIVERY_LOOK_S, self._look_at_delivery)
-
-    def release_keys(self) -> None:
-        """The staff list is there: hand out the keys typed while the app was starting."""
-        if self._keys_waiting:
-            self.call_later(self._next_key)  # a message to the app (this may be called from a screen's task)
 
     @work(thread=True, exit_on_error=False, group="open")
     def _open(self) -> None:

@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 from staff_feed_tui.core.draft import AttachmentFile, DraftError, human_size
 from staff_feed_tui.core.lockdown import AttachScope
 from staff_feed_tui.core.safe_text import safe_line
+from staff_feed_tui.tui.compat import KeysFirst
 
 
 def complete_path(text: str, scope: AttachScope | None = None) -> str:
@@ -57,7 +58,7 @@ def complete_path(text: str, scope: AttachScope | None = None) -> str:
     return completed
 
 
-class PathInput(Input):
+class PathInput(KeysFirst, Input):
     """An Input where Tab completes the path and Enter hands it over at once.
 
     Both are handled here, in key order, rather than by a posted message: keys typed straight after Enter (a
@@ -69,20 +70,16 @@ class PathInput(Input):
         self._on_enter = on_enter
         self._scope = scope
 
-    async def _on_key(self, event: Key) -> None:
-        if event.key == "tab":
-            event.stop()
-            event.prevent_default()
+    def take_key(self, key: str) -> bool:
+        if key == "tab":
             self.value = complete_path(self.value, self._scope)
             self.cursor_position = len(self.value)
-            return
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
+            return True
+        if key == "enter":
             if self._on_enter(self.value):
                 self.value = ""
-            return
-        await super()._on_key(event)
+            return True
+        return False
 
 
 class ScopedTree(DirectoryTree):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -21,7 +21,7 @@ from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.timefmt import format_when
 from staff_feed_tui.core.types import Direction, MessageView
 from staff_feed_tui.services.feeds import search_all_staff
-from staff_feed_tui.tui.widgets.inputs import QuickInput
+from staff_feed_tui.tui.compat import QuickInput
 
 if TYPE_CHECKING:
     from staff_feed_tui.tui.app import StaffFeedApp
@@ -32,16 +32,16 @@ LIMIT = 200
 class AllSearchInput(QuickInput):
     """Enter searches (or, with hits shown, Down moves to them); Esc closes. Handled here, in key order."""
 
-    async def _on_key(self, event: events.Key) -> None:
-        if event.key in ("enter", "down"):
-            event.stop()
-            event.prevent_default()
-            screen = self.screen
-            assert isinstance(screen, SearchAllScreen)
-            if event.key == "enter":
-                screen.run(self.value)
-            else:
-                screen.to_hits()
+    def take_key(self, key: str) -> bool:
+        if key not in ("enter", "down"):
+            return False
+        screen = self.screen
+        assert isinstance(screen, SearchAllScreen)
+        if key == "enter":
+            screen.run(self.value)
+        else:
+            screen.to_hits()
+        return True
 
 
 class SearchAllScreen(ModalScreen[tuple[int, int, str] | None]):

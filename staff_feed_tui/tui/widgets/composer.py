@@ -10,11 +10,12 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from staff_feed_tui.core.draft import pasted_file_path
+from staff_feed_tui.tui.compat import KeysFirst
 
 NEWLINE_KEYS = {"ctrl+j", "alt+enter", "shift+enter", "ctrl+enter"}
 
 
-class Composer(TextArea):
+class Composer(KeysFirst, TextArea):
     """Esc leaves the composer and keeps the draft. A pasted block of lines stays one message."""
 
     BINDINGS = [
@@ -47,28 +48,19 @@ class Composer(TextArea):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, placeholder="Add a message…", soft_wrap=True, show_line_numbers=False)
 
-    async def _on_key(self, event: events.Key) -> None:
+    def take_key(self, key: str) -> bool:
         # TextArea inserts a newline for Enter before bindings are looked at, so the keys are decided here.
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
+        if key == "enter":
             self.action_submit()
-            return
-        if event.key in NEWLINE_KEYS:
-            event.stop()
-            event.prevent_default()
+        elif key in NEWLINE_KEYS:
             self.action_newline()
-            return
-        if event.key in ("ctrl+e", "f4"):  # TextArea would take ctrl+e as "end of line"
-            event.stop()
-            event.prevent_default()
+        elif key in ("ctrl+e", "f4"):  # TextArea would take ctrl+e as "end of line"
             self.action_editor()
-            return
-        if event.key == "escape":
-            event.stop()
-            event.prevent_default()
+        elif key == "escape":
             self.action_leave()
-        # Other keys reach TextArea's own _on_key next: Textual calls the handler of each class in the MRO.
+        else:
+            return False
+        return True
 
     async def _on_paste(self, event: events.Paste) -> None:
         path = pasted_file_path(event.text)

@@ -8,7 +8,6 @@ time, so moving it re-wraps nothing.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.events import Resize
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -28,12 +28,12 @@ from staff_feed_tui.core.draft import human_size
 from staff_feed_tui.core.safe_text import safe_line, safe_text
 from staff_feed_tui.core.timefmt import format_day, format_when
 from staff_feed_tui.core.types import Channel, DeliveryStatus, Direction, MessageView
-from staff_feed_tui.tui.widgets.lines import set_virtual_size
+from staff_feed_tui.tui.compat import set_virtual_size
+from staff_feed_tui.tui.widgets.feed_window import FeedWindow, message_in_view
 
 GUTTER = 2
-CACHE_SIZE = 2000
-MAX_WINDOW = 600  # messages held at once; the far end is dropped as the view moves
-MAX_PAINTED = 4000  # painted lines kept (a few screens either way); all are dropped at once beyond it
+CACHE_SIZE = 2000  # messages' wrapped lines kept
+MAX_PAINTED = 4000  # painted lines kept (a few screens either way)
 EDGE = 40  # lines from either end of the window at which the next page is asked for
 
 
@@ -156,27 +156,20 @@ class FeedView(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._clock = clock
-        self._messages: list[MessageView] = []
+        self.window = FeedWindow()
         self._lines: list[_Line] = []
         self._starts: list[int] = []  # first line of each message
-        self._cursor: int | None = None
         self._staff_name = ""
-        self._cache: OrderedDict[tuple[object, ...], list[Strip]] = OrderedDict()
+        self._cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(CACHE_SIZE)
         self._width = 0
         # Whether the view follows the newest message. Kept from scroll events rather than measured in
         # set_messages, because a scroll to the end queued by an earlier load may not have happened yet.
         self._pinned = True
-        self.at_oldest = True  # the window holds the first message of the feed
-        self.at_newest = True  # ... and the last one
-        self._waiting: set[bool] = set()  # pages asked for and not yet here: True older, False newer
-        self._unread_after: int | None = None  # inbound messages past this id get the "new" marker
-        self._more = 0  # messages that arrived below the window while scrolled up
         self.empty_hint = "No messages yet. Write one below and press Enter to send."
         self._highlight: tuple[str, ...] = ()  # search words shown marked in bodies
-        self._window = 0  # counts the windows set by set_messages
         # Lines as painted (gutter, width, style applied), so a frame or a scroll builds only the lines it has not
         # shown before: each Strip built costs more than its text. Emptied when the lines are laid out again.
-        self._painted: dict[tuple[int, bool, int, Style, Style], Strip] = {}
+        self._painted: LRUCache[tuple[int, bool, int, Style, Style], Strip] = LRUCache(MAX_PAINTED)
         self._styles: tuple[Style, Style] | None = None  # this frame's base and cursor styles
 
     def set_highlight(self, words: Sequence[str]) -> None:
@@ -193,30 +186,39 @@ class FeedView(ScrollView, can_focus=True):
     @property
     def selected_on_screen(self) -> bool:
         """Whether the selected message's first line is inside the view."""
-        if self._cursor is None or self._cursor >= len(self._starts):
+        cursor = self.window.cursor
+        if cursor is None or cursor >= len(self._starts):
             return False
         top = int(self.scroll_offset.y)
-        return top <= self._starts[self._cursor] < top + self.scrollable_content_region.height
+        return top <= self._starts[cursor] < top + self.scrollable_content_region.height
 
     def select_id(self, message_id: int) -> bool:
         """Move the cursor to a message in the window (centred); False when it is not in the window."""
-        for index, m in enumerate(self._messages):
-            if m.id == message_id:
-                self._cursor = index
-                self._center(index)
-                self.refresh()
-                return True
-        return False
+        index = self.window.find(message_id)
+        if index is None:
+            return False
+        self.window.cursor = index
+        self._center(index)
+        self.refresh()
+        return True
 
     # ---- data -------------------------------------------------------------------------------------------------
 
     @property
     def messages(self) -> Sequence[MessageView]:
-        return self._messages
+        return self.window.messages
 
     @property
     def selected(self) -> MessageView | None:
-        return self._messages[self._cursor] if self._cursor is not None else None
+        return self.window.selected
+
+    @property
+    def at_oldest(self) -> bool:
+        return self.window.at_oldest
+
+    @property
+    def at_newest(self) -> bool:
+        return self.window.at_newest
 
     def set_messages(
         self,
@@ -234,37 +236,22 @@ class FeedView(ScrollView, can_focus=True):
         oldest; with `select_id`, to that message); otherwise keep the view where it was. A view at the bottom
         follows new messages down; one scrolled up stays put on the same message.
         """
-        self._window += 1  # pages asked for by the window shown until now no longer fit
-        if reset:
-            self._unread_after = unread_after
-        if reset or select_id is not None:
-            self._more = 0
-        self.at_oldest, self.at_newest = at_oldest, at_newest
-        self._waiting.clear()
+        anchor = None if top or select_id is not None else self._anchor()
+        self.window.replace(messages, reset=reset, at_oldest=at_oldest, at_newest=at_newest,
+                            unread_after=unread_after, top=top, select_id=select_id)
+        self._staff_name = staff_name
+        self._rebuild()
         if top or select_id is not None:  # a jump: to the oldest message, or to one message
-            self._messages = list(messages)
-            self._staff_name = staff_name
-            self._rebuild()
             self._pinned = False
+            cursor = self.window.cursor
             if select_id is not None:
-                self._cursor = self._index_of(select_id)
-                if self._cursor is not None:
-                    self.call_after_refresh(self._center, self._cursor)
+                if cursor is not None:
+                    self.call_after_refresh(self._center, cursor)
             else:
-                self._cursor = 0 if self._messages else None
                 self.call_after_refresh(self.scroll_home, animate=False, immediate=True, force=True)
             self.refresh()
             return
         at_bottom = self._pinned
-        selected_id = None if reset or self.selected is None else self.selected.id
-        anchor = self._anchor()
-        self._messages = list(messages)
-        self._staff_name = staff_name
-        self._rebuild()
-        if reset or selected_id is None:
-            self._cursor = len(self._messages) - 1 if self._messages else None
-        else:
-            self._cursor = self._index_of(selected_id)
         # The new virtual size applies on the next refresh; scroll once it has.
         if reset or at_bottom:
             self._pinned = True
@@ -275,13 +262,6 @@ class FeedView(ScrollView, can_focus=True):
             self.call_after_refresh(self._restore, anchor)
         self.refresh()
 
-    def _index_of(self, message_id: int) -> int | None:
-        """Where `message_id` is in the window; the newest message when it is not there."""
-        for index, m in enumerate(self._messages):
-            if m.id == message_id:
-                return index
-        return len(self._messages) - 1 if self._messages else None
-
     def _anchor(self) -> tuple[int, int] | None:
         """The message at the top of the view and how far into it the view starts."""
         top = int(self.scroll_offset.y)
@@ -290,15 +270,14 @@ class FeedView(ScrollView, can_focus=True):
         # A day separator or the unread marker at the top: anchor on the first message below it instead.
         for line in self._lines[top : top + 4]:
             if line.message >= 0:
-                return self._messages[line.message].id, top - self._starts[line.message]
+                return self.window.messages[line.message].id, top - self._starts[line.message]
         return None
 
     def _restore(self, anchor: tuple[int, int]) -> None:
         message_id, offset = anchor
-        for index, m in enumerate(self._messages):
-            if m.id == message_id:
-                self.scroll_to(y=self._starts[index] + offset, animate=False, immediate=True, force=True)
-                return
+        index = self.window.find(message_id)
+        if index is not None and index < len(self._starts):
+            self.scroll_to(y=self._starts[index] + offset, animate=False, immediate=True, force=True)
 
     def rendered_lines(self) -> list[str]:
         """Every laid-out line as plain text, cursor gutter excluded (for tests and copying)."""
@@ -307,8 +286,8 @@ class FeedView(ScrollView, can_focus=True):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         self._pinned = new_value >= self.max_scroll_y and self.at_newest
-        if self._pinned and self._more:
-            self._more = 0
+        if self._pinned and self.window.more:
+            self.window.more = 0
             self.refresh()
         self._want_pages()
 
@@ -318,30 +297,10 @@ class FeedView(ScrollView, can_focus=True):
         The window keeps at most MAX_WINDOW messages: the far end is let go (and loaded again if scrolled back to),
         so memory stays flat however far a dispatcher scrolls.
         """
-        if window is not None and window != self._window:
-            return  # asked for by a window since replaced (Home, End, a search hit, new filters)
-        self._waiting.discard(older)
-        known = {m.id for m in self._messages}
-        fresh = [m for m in messages if m.id not in known]
         anchor = self._anchor()
-        selected_id = self.selected.id if self.selected else None
-        if older:
-            self.at_oldest = at_edge
-            self._messages = fresh + self._messages
-            if len(self._messages) > MAX_WINDOW:
-                self._messages = self._messages[:MAX_WINDOW]
-                self.at_newest = False
-        else:
-            self.at_newest = at_edge
-            self._messages = self._messages + fresh
-            if len(self._messages) > MAX_WINDOW:
-                self._messages = self._messages[-MAX_WINDOW:]
-                self.at_oldest = False
-            if at_edge:
-                self._more = 0
+        if not self.window.add_page(messages, older=older, at_edge=at_edge, window=window):
+            return  # asked for by a window since replaced (Home, End, a search hit, new filters)
         self._rebuild()
-        ids = [m.id for m in self._messages]
-        self._cursor = ids.index(selected_id) if selected_id in ids else (0 if ids else None)
         if anchor is not None:
             self._restore(anchor)
         self.refresh()
@@ -351,39 +310,15 @@ class FeedView(ScrollView, can_focus=True):
         bottom when the window reaches the newest, and otherwise count them for the -MORE- hint."""
         if not changed:
             return
-        index = {m.id: n for n, m in enumerate(self._messages)}
-        updated = list(self._messages)
-        arrivals = []
-        for message in changed:
-            if message.id in index:
-                updated[index[message.id]] = message
-            elif message.deleted_at is None:
-                arrivals.append(message)
-        updated = [m for m in updated if m.deleted_at is None]
-        newest_key = (updated[-1].created_at, updated[-1].id) if updated else None
-        later = [m for m in arrivals if newest_key is None or (m.created_at, m.id) > newest_key]
-        if self.at_newest:
-            updated += sorted(later, key=lambda m: (m.created_at, m.id))
-            if later and not self._pinned:
-                self._more += len(later)
-        else:
-            self._more += len(later)
+        updated = self.window.merged(changed, following=self._pinned)
         self.set_messages(updated, staff_name=self._staff_name, reset=False, at_oldest=self.at_oldest,
                           at_newest=self.at_newest)
 
     def _want_pages(self) -> None:
         """Ask for the next page when the view comes within EDGE lines of either end of its window."""
-        if not self._messages:
-            return
         top = int(self.scroll_offset.y)
-        if not self.at_oldest and top < EDGE and True not in self._waiting:
-            self._waiting.add(True)
-            first = self._messages[0]
-            self.post_message(self.PageWanted(self, True, (first.created_at, first.id), self._window))
-        if not self.at_newest and top > self.max_scroll_y - EDGE and False not in self._waiting:
-            self._waiting.add(False)
-            last = self._messages[-1]
-            self.post_message(self.PageWanted(self, False, (last.created_at, last.id), self._window))
+        for page in self.window.pages_wanted(near_top=top < EDGE, near_bottom=top > self.max_scroll_y - EDGE):
+            self.post_message(self.PageWanted(self, page.older, page.key, page.window))
 
     # ---- layout -----------------------------------------------------------------------------------------------
 
@@ -396,12 +331,13 @@ class FeedView(ScrollView, can_focus=True):
         starts: list[int] = []
         last_day = None
         marked = False
-        for index, message in enumerate(self._messages):
+        unread_after = self.window.unread_after
+        for index, message in enumerate(self.window.messages):
             if (
                 not marked
-                and self._unread_after is not None
+                and unread_after is not None
                 and message.direction is Direction.IN
-                and message.id > self._unread_after
+                and message.id > unread_after
             ):
                 marker = " new ".center(width, "━")
                 lines.append(_Line(Strip([Segment(marker, self.get_component_rich_style("feed--unread"))], width), -1))
@@ -415,7 +351,7 @@ class FeedView(ScrollView, can_focus=True):
             starts.append(len(lines))
             for strip in self._message_strips(message, width, now):
                 lines.append(_Line(strip, index))
-        if not self._messages:
+        if not self.window.messages:
             hint = Text(self.empty_hint, style=self.get_component_rich_style("feed--hint"))
             for line in hint.wrap(self.app.console, width):
                 lines.append(_Line(Strip(line.render(self.app.console), line.cell_len), -1))
@@ -429,12 +365,9 @@ class FeedView(ScrollView, can_focus=True):
                self._highlight)
         cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(key)
             return cached
         strips = self._render_message(message, width, now)
-        self._cache[key] = strips
-        if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+        self._cache.set(key, strips)
         return strips
 
     def _render_message(self, message: MessageView, width: int, now: datetime) -> list[Strip]:
@@ -517,31 +450,30 @@ class FeedView(ScrollView, can_focus=True):
         index = int(self.scroll_offset.y) + y
         width = self.scrollable_content_region.width
         base, cursor_style = self._styles or (self.rich_style, self.get_component_rich_style("feed--cursor"))
-        if self._more and y == self.scrollable_content_region.height - 1:
-            hint = f" -MORE- {self._more} new message{'s' if self._more != 1 else ''} below (End) "
+        more = self.window.more
+        if more and y == self.scrollable_content_region.height - 1:
+            hint = f" -MORE- {more} new message{'s' if more != 1 else ''} below (End) "
             return Strip([Segment(hint.ljust(width)[:width], self.get_component_rich_style("feed--more"))], width)
         if index >= len(self._lines):
             return Strip.blank(width, base)
         line = self._lines[index]
-        cursor = bool(line.message >= 0 and line.message == self._cursor and line.strip.cell_length)
+        cursor = bool(line.message >= 0 and line.message == self.window.cursor and line.strip.cell_length)
         key = (index, cursor, width, base, cursor_style)
         strip = self._painted.get(key)
         if strip is None:
             gutter = Segment("▌ ", cursor_style) if cursor else Segment(" " * GUTTER)
             strip = Strip([gutter, *line.strip], GUTTER + line.strip.cell_length)
             strip = strip.crop_extend(0, width, None).apply_style(base)
-            if len(self._painted) >= MAX_PAINTED:
-                self._painted.clear()
-            self._painted[key] = strip
+            self._painted.set(key, strip)
         return strip
 
     # ---- cursor -----------------------------------------------------------------------------------------------
 
     def _move(self, index: int) -> None:
-        if not self._messages:
+        if not self.window.messages:
             return
-        index = max(0, min(len(self._messages) - 1, index))
-        self._cursor = index
+        index = max(0, min(len(self.window.messages) - 1, index))
+        self.window.cursor = index
         self._scroll_to_message(index)
         self.refresh()
 
@@ -570,7 +502,7 @@ class FeedView(ScrollView, can_focus=True):
 
     def action_mark_unread(self) -> None:
         if self.selected is not None:
-            self._unread_after = self.selected.id - 1
+            self.window.unread_after = self.selected.id - 1
             self._rebuild()
             self.refresh()
             self.post_message(self.MarkUnreadRequested(self.selected))
@@ -588,10 +520,12 @@ class FeedView(ScrollView, can_focus=True):
             self.post_message(self.CancelRequested(self.selected))
 
     def action_cursor_down(self) -> None:
-        self._move(0 if self._cursor is None else self._cursor + 1)
+        cursor = self.window.cursor
+        self._move(0 if cursor is None else cursor + 1)
 
     def action_cursor_up(self) -> None:
-        self._move(0 if self._cursor is None else self._cursor - 1)
+        cursor = self.window.cursor
+        self._move(0 if cursor is None else cursor - 1)
 
     def action_first(self) -> None:
         if not self.at_oldest:
@@ -604,23 +538,22 @@ class FeedView(ScrollView, can_focus=True):
         if not self.at_newest:
             self.post_message(self.JumpWanted(self, False))
             return
-        self._more = 0
-        self._move(len(self._messages) - 1)
+        self.window.more = 0
+        self._move(len(self.window.messages) - 1)
         self.scroll_end(animate=False, immediate=True, force=True)
 
     def action_page_up(self) -> None:
-        super().action_page_up()
-        self._select_visible()
+        self._page(-1)
 
     def action_page_down(self) -> None:
-        super().action_page_down()
-        self._select_visible()
+        self._page(1)
 
-    def _select_visible(self) -> None:
-        """After paging, put the cursor on the first message that starts on screen."""
-        top = int(self.scroll_y)
-        for index, start in enumerate(self._starts):
-            if start >= top:
-                self._cursor = index
-                break
+    def _page(self, step: int) -> None:
+        """Move the view a screen and keep the selection on screen. The view moves now, not in an animation:
+        the selection is worked out from where the view is going, so `d`, `x`, `R` and `M` act on a message the
+        dispatcher can see."""
+        height = self.scrollable_content_region.height
+        top = max(0, min(int(self.max_scroll_y), int(self.scroll_offset.y) + step * height))
+        self.scroll_to(y=top, animate=False, immediate=True, force=True)
+        self.window.cursor = message_in_view(self._starts, top, height, self.window.cursor)
         self.refresh()

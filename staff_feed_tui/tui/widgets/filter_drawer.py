@@ -20,8 +20,8 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Static
 
 from staff_feed_tui.core.filters import FilterSyntaxError, FilterValues, parse_values
+from staff_feed_tui.tui.compat import QuickInput
 from staff_feed_tui.tui.widgets.choice import Choice, Tick
-from staff_feed_tui.tui.widgets.inputs import QuickInput
 
 PRESETS = (("today", "Today"), ("7d", "7 days"), ("30d", "30 days"))
 ANY = ""
@@ -30,17 +30,17 @@ ANY = ""
 class DrawerInput(QuickInput):
     """A field of the drawer: Enter applies, Esc closes the drawer; handled here so they act in key order."""
 
-    async def _on_key(self, event: events.Key) -> None:
-        if event.key in ("enter", "escape"):
-            event.stop()
-            event.prevent_default()
-            drawer = next(a for a in self.ancestors if isinstance(a, FilterDrawer))
-            if event.key == "enter":
-                if self.cursor_at_end:
-                    self.action_cursor_right()  # takes the completion on show (the author's name), if any
-                drawer.field_done(self)
-            else:
-                drawer.post_message(FilterDrawer.Closed(drawer))
+    def take_key(self, key: str) -> bool:
+        if key not in ("enter", "escape"):
+            return False
+        drawer = next(a for a in self.ancestors if isinstance(a, FilterDrawer))
+        if key == "enter":
+            if self.cursor_at_end:
+                self.action_cursor_right()  # takes the completion on show (the author's name), if any
+            drawer.field_done(self)
+        else:
+            drawer.post_message(FilterDrawer.Closed(drawer))
+        return True
 
 
 class FilterDrawer(Vertical):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -24,8 +24,8 @@ from staff_feed_tui.core.types import DeliveryMethod, StaffView
 from staff_feed_tui.core.validation import InvalidContact, ProfileEdit, ProfileProblem
 from staff_feed_tui.services.context import DatabaseBusy
 from staff_feed_tui.services.staff import StaffNotFound, StaleProfile, check_profile_edit, get_staff, update_profile
+from staff_feed_tui.tui.compat import QuickInput
 from staff_feed_tui.tui.widgets.choice import Choice, Tick
-from staff_feed_tui.tui.widgets.inputs import QuickInput
 
 if TYPE_CHECKING:
     from staff_feed_tui.tui.app import StaffFeedApp
@@ -36,11 +36,11 @@ METHODS = [(m.value, {"email": "Email", "sms": "SMS", "both": "Both"}[m.value]) 
 class ProfileInput(QuickInput):
     """Enter moves on (or saves on the last field), handled here so it acts in key order."""
 
-    async def _on_key(self, event: events.Key) -> None:
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.screen.focus_next()
+    def take_key(self, key: str) -> bool:
+        if key != "enter":
+            return False
+        self.screen.focus_next()
+        return True
 
 
 class ProfilePane(Vertical):

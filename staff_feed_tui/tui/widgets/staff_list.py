@@ -18,7 +18,7 @@ from textual.strip import Strip
 
 from staff_feed_tui.core.safe_text import safe_line
 from staff_feed_tui.core.types import StaffView
-from staff_feed_tui.tui.widgets.lines import set_virtual_size
+from staff_feed_tui.tui.compat import set_virtual_size
 
 
 def staff_flags(staff: StaffView) -> str:
