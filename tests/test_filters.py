@@ -436,3 +436,16 @@ async def test_the_author_field_completes_a_dispatchers_name(services: Services,
         assert expected
         await wait_for(pilot, lambda: [m.id for m in feed.messages] == expected, "jordan's messages")
         assert app.screen.query_one("#filter-line").value == "-u jordan"  # type: ignore[attr-defined]
+
+
+def test_a_search_within_a_text_filter_matches_both(services: Services) -> None:
+    """A search in a feed filtered by Text matched the filter's words instead of its own (the two shared one SQL
+    parameter), so `1 of 2` landed on a message without the searched word."""
+    from staff_feed_tui.store.feed import search_feed
+
+    dana = find_staff(services.engine, "dana@example.com")
+    ids = {body: queue_message(services.engine, services.attachments, staff_id=dana.id, author="alex", body=body)
+           for body in ("gate code", "side door", "gate and door", "nothing here")}
+    hits = search_feed(services.engine, dana.id, "door", only=FeedFilter(text="gate"))
+    assert [message_id for _, message_id in hits] == [ids["gate and door"]]
+    assert [m for _, m in search_feed(services.engine, dana.id, "door")] == [ids["gate and door"], ids["side door"]]

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, exists, false, func, literal_column, or_, text
+from sqlalchemy import Engine, and_, bindparam, exists, false, func, literal_column, or_, text
 from sqlalchemy import text as text_query
 from sqlmodel import Session, col, select
 
@@ -251,8 +251,10 @@ def apply_filter(query, only: FeedFilter):  # type: ignore[no-untyped-def]
 
 def text_search(match: str):  # type: ignore[no-untyped-def]
     """Message ids whose body matches an FTS5 expression (made safe by core.fts)."""
+    # A unique parameter: a search within a Text filter holds two of these, and two plain `:match` parameters in
+    # one statement share one value (the search then matched the filter's words, not its own).
     return select(literal_column("rowid")).select_from(text("message_fts")).where(
-        text("message_fts MATCH :match").bindparams(match=match)
+        text("message_fts MATCH :match").bindparams(bindparam("match", match, unique=True))
     )
 
 
