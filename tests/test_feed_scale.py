@@ -103,9 +103,9 @@ async def test_a_first_page_slower_than_the_wait_arrives_as_a_message(
 ) -> None:
     """Opening a feed waits briefly for its first page; with no wait at all, the page is still shown when it
     comes, and a second open in the meantime wins over the first one's late page."""
-    import staff_feed_tui.tui.screens.main as main_screen
+    from staff_feed_tui.tui.panes import conversation
 
-    monkeypatch.setattr(main_screen, "FIRST_PAGE_WAIT_S", 0.0)
+    monkeypatch.setattr(conversation, "FIRST_PAGE_WAIT_S", 0.0)
     sam = find_staff(services.engine, "sam@example.com")
     _fill(services, sam.id, 50)
     queue_message(services.engine, services.attachments, staff_id=find_staff(services.engine, "dana@example.com").id,
@@ -163,7 +163,7 @@ async def test_the_cursor_mark_follows_the_cursor_through_repaints(services: Ser
 
 async def test_new_messages_while_scrolled_up_show_more(services: Services) -> None:
     sam = find_staff(services.engine, "sam@example.com")
-    from staff_feed_tui.tui.screens.main import FIRST_PAGE
+    from staff_feed_tui.tui.panes.conversation import FIRST_PAGE
 
     _fill(services, sam.id, FIRST_PAGE)  # the whole feed in the first page, several screens long
     app = make_app(services, embedded_worker=False)

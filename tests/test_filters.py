@@ -323,8 +323,9 @@ async def test_removing_a_message_already_sent_says_it_cannot_be_recalled(servic
         await pilot.press("tab", "d")
         await wait_for(pilot, lambda: isinstance(app.screen, Question), "the confirmation")
         await pilot.press("y")
-        said = "Message removed. It had already gone out by email and SMS; that cannot be recalled. Press u to undo."
-        await wait_for(pilot, lambda: any(n.message == said for n in app._notifications), "what was said")
+        said = re.compile(r"Removed 'out already' \(.+\)\. It had already gone out by email and SMS; that cannot be"
+                          r" recalled\. Press u to undo\.")
+        await wait_for(pilot, lambda: any(said.fullmatch(str(n.message)) for n in app._notifications), "what was said")
 
 
 async def test_history_tab_lists_removed_messages_and_restores(services: Services) -> None:

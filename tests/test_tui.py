@@ -172,13 +172,17 @@ async def test_retry_a_failed_delivery_and_cancel_a_queued_one(services: Service
         assert feed.selected is not None and feed.selected.body == "cancel me"
         await pilot.press("x")
         await wait_for(pilot, lambda: "email: cancelled" in feed_text(pilot), "the cancelled delivery")
+        # Each action names the message it acted on.
+        await wait_for(pilot, lambda: any(str(n.message).startswith("1 delivery of 'cancel me' (")
+                                          and str(n.message).endswith(") cancelled.") for n in app._notifications),
+                       "the notice naming the message")
         await pilot.press("k")
         assert feed.selected is not None and feed.selected.id == failed_id
         await pilot.press("R")
         await wait_for(pilot, lambda: "FAILED" not in feed_text(pilot), "the retried delivery")
         assert "email: queued" in feed_text(pilot)
         await pilot.press("R")  # nothing failed any more: a sentence, not a change
-        await wait_for(pilot, lambda: any("Nothing to retry" in str(n.message) for n in app._notifications),
+        await wait_for(pilot, lambda: any("Nothing to retry for '" in str(n.message) for n in app._notifications),
                        "the nothing-to-retry notice")
 
 

@@ -93,10 +93,10 @@ def dispatcher_names(services: Services) -> list[str]:
 
 
 def search_feed(
-    services: Services, staff_id: int, text: str, *, only: FeedFilter | None = None
+    services: Services, staff_id: int, text: str, *, only: FeedFilter | None = None, limit: int = 2000
 ) -> list[FeedKey]:
-    """Where `text` matches in one feed: keys, newest first."""
-    return feed.search_feed(services.engine, staff_id, text, only=only)
+    """Where `text` matches in one feed (within `only`): keys, newest first, at most `limit`."""
+    return feed.search_feed(services.engine, staff_id, text, only=only, limit=limit)
 
 
 def search_all_staff(services: Services, text: str, *, limit: int = 200) -> tuple[list[MessageView], dict[int, str]]:

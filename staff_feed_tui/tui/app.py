@@ -47,7 +47,7 @@ def _utcnow() -> datetime:
 
 
 class StaffFeedApp(KeysInArrivalOrder):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ["app.tcss", "panes/conversation.tcss", "panes/compose_area.tcss"]
     TITLE = "staff-feed"
     # Ctrl+P is "previous staff member" (as in weechat); the palette moves to Ctrl+K.
     COMMAND_PALETTE_BINDING = "ctrl+k"
@@ -120,10 +120,11 @@ class StaffFeedApp(KeysInArrivalOrder):
         self._changes = open_change_feed(self.services)
         if self._changes is not None:
             self.set_timer(CHANGE_POLL_S, self._look_for_changes)
+        main = MainScreen(self.services, self.clock, self.delivery_text)
         if self.screen_stack and type(self.screen).__name__ == "BootScreen":
-            self.switch_screen(MainScreen())
+            self.switch_screen(main)
         else:
-            self.push_screen(MainScreen())
+            self.push_screen(main)
         # The sender starts after the first paint, so start-up shows the staff list first.
         self.call_after_refresh(self._look_at_delivery)
         self.set_interval(DELIVERY_LOOK_S, self._look_at_delivery)

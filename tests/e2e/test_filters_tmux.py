@@ -49,7 +49,7 @@ def test_filter_clear_remove_history_restore(tmp_path: Path) -> None:
         screen = app.wait_for(lambda s: "Remove this message?" in s and "cannot be recalled." in s, "the question")
         assert "An email already delivered" in screen
         app.keys("y")
-        app.wait_for(lambda s: "Message removed." in s and "Can I swap Thursday" not in s, "removed")
+        app.wait_for(lambda s: "Removed 'Can I swap Thursday" in s and "Press u to undo" in s, "removed, named")
         # Find it under History, restore it.
         app.keys("H")
         screen = app.wait_for(lambda s: "Conversations" in s and "Can I swap Thursday" in s, "History")
