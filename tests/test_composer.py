@@ -184,7 +184,7 @@ async def test_why_sms_is_unavailable_is_shown_whole_at_80_columns(services: Ser
 
 @pytest.mark.parametrize(("size", "expected"), [
     ((80, 24), "Enter send · ^J new line · ^O attach"),
-    ((140, 30), "Enter send · ^J new line · ^O attach (Tab, Del removes) · ^T Email/SMS · ^E editor · Esc leave"),
+    ((140, 30), "Enter send · ^J new line · ^O attach (Tab, Del removes) · ^T Email/SMS · F4 editor · Esc leave"),
 ])
 async def test_the_key_hint_under_the_composer_shows_whole_keys(services: Services, size: tuple[int, int],
                                                                  expected: str) -> None:
@@ -265,7 +265,7 @@ async def test_editor_round_trip(services: Services, tmp_path: Path, monkeypatch
     app = make_app(services, embedded_worker=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await _ready(pilot)
-        await pilot.press("i", *"draft", "ctrl+e")
+        await pilot.press("i", *"draft", "f4")
         composer = app.screen.query_one(Composer)
         await wait_for(pilot, lambda: composer.text == "draft -- edited", "the edited draft")
         monkeypatch.setenv("EDITOR", "/no/such/editor")

@@ -133,7 +133,8 @@ async def test_help_lists_every_binding(services: Services) -> None:
         console.print(app.screen.table)
         shown = console.export_text()
         for description in ("Next staff", "Prev staff", "Write", "Send", "New line", "Next message", "Oldest",
-                            "Command palette", "Quit"):
+                            "Command palette", "Quit", "Remove file", "Complete the path", "Attach chosen files",
+                            "Apply the filters and close the drawer", "Delete to end of line", "Editor"):
             assert description in shown
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -276,3 +277,49 @@ async def test_a_note_on_a_message_is_shown(services: Services) -> None:
         await _ready(pilot)
         await wait_for(pilot, lambda: "note: file 2 is too large (7.2 MB); the limit is 5 MB" in feed_text(pilot),
                        "the note under the message")
+
+
+async def test_ctrl_c_says_how_to_quit_in_plain_words(services: Services) -> None:
+    """Ctrl+C showed Textual's notice as raw markup (`Press [b]ctrl+q[/b]`): every toast here is plain text."""
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: any("quit" in str(n.message) for n in app._notifications), "the notice")
+        (notice,) = [str(n.message) for n in app._notifications if "quit" in str(n.message)]
+        assert notice == "Press Ctrl+Q to quit the app." and "[" not in notice
+        assert app.is_running
+
+
+async def test_after_a_send_the_keys_are_the_feeds_again(services: Services) -> None:
+    """The composer kept the keys after a send, so the `i` of the next message was typed as a letter."""
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        composer = app.screen.query_one(Composer)
+        await pilot.press("i", *"first", "enter")
+        await wait_for(pilot, lambda: composer.text == "" and "first" in feed_text(pilot), "the first message sent")
+        assert isinstance(app.focused, FeedView)
+        await pilot.press("i", *"second")
+        assert composer.text == "second"
+
+
+async def test_the_composer_keeps_readline_keys_and_the_app_keeps_its_own(services: Services) -> None:
+    from textual.command import CommandPalette
+
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        composer = app.screen.query_one(Composer)
+        await pilot.press("i", *"gate code", "ctrl+a", *"the ", "ctrl+e", *" 4417")
+        assert composer.text == "the gate code 4417"
+        await pilot.press("ctrl+w")
+        assert composer.text == "the gate code "
+        await pilot.press("ctrl+a", "ctrl+k")  # Ctrl+K deletes to the end of the line here, not the palette
+        assert composer.text == "" and not isinstance(app.screen, CommandPalette)
+        await pilot.press(*"one two", "ctrl+u")
+        assert composer.text == ""
+        await pilot.press(*"for sam", "ctrl+n", "ctrl+n")  # Ctrl+N still moves to the next staff member
+        assert app.screen.query_one(StaffList).current.name == "Sam Okafor"  # type: ignore[union-attr]
+        await pilot.press("escape", "ctrl+k")  # outside the composer Ctrl+K is the command palette
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the command palette")

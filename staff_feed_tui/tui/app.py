@@ -21,6 +21,7 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.widgets import TextArea
 from textual.worker import get_current_worker
 
 from staff_feed_tui.services.changes import ChangeSource, open_change_feed
@@ -311,6 +312,15 @@ class StaffFeedApp(KeysInArrivalOrder):
         """Every toast is plain text: names, bodies and errors in it are untrusted, so markup is always off."""
         super().notify(str(message), title=title, severity=severity, timeout=timeout, markup=False)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In the composer Ctrl+K deletes to the end of the line, as in readline: there the palette stands down.
+        return not (action == "command_palette" and isinstance(self.focused, TextArea))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C does not quit (it copies in a text field); say how to, in plain words (Textual's own notice is
+        markup, and every toast here is plain text)."""
+        self.notify("Press Ctrl+Q to quit the app.", title="Do you want to quit?")
+
     async def action_quit(self) -> None:
         """The open draft is written before the app exits."""
         self.save_open_drafts()
@@ -333,8 +343,11 @@ class StaffFeedApp(KeysInArrivalOrder):
         if isinstance(self.screen, HelpScreen) or not self.opened:
             return
         from staff_feed_tui.tui.screens.main import MainScreen
+        from staff_feed_tui.tui.screens.pickers import AttachPicker
+        from staff_feed_tui.tui.widgets.attachment_tray import AttachmentTray
         from staff_feed_tui.tui.widgets.composer import Composer
         from staff_feed_tui.tui.widgets.feed_view import FeedView
+        from staff_feed_tui.tui.widgets.filter_drawer import FilterDrawer
         from staff_feed_tui.tui.widgets.history import HistoryPane
         from staff_feed_tui.tui.widgets.profile import ProfilePane
         from staff_feed_tui.tui.widgets.staff_list import StaffList
@@ -347,6 +360,10 @@ class StaffFeedApp(KeysInArrivalOrder):
                     ("Staff list (Ctrl+F to find)", StaffList.BINDINGS),
                     ("Feed", FeedView.BINDINGS),
                     ("Composer", Composer.BINDINGS),
+                    ("Composer line editing", Composer.READLINE_KEYS),
+                    ("Attachment tray (Tab from the composer)", AttachmentTray.BINDINGS),
+                    ("File picker (Ctrl+O)", [*AttachPicker.HELP_KEYS, *AttachPicker.BINDINGS]),
+                    ("Filter drawer (\\)", FilterDrawer.HELP_KEYS),
                     ("Profile tab", ProfilePane.BINDINGS),
                     ("History tab", HistoryPane.BINDINGS),
                 ]

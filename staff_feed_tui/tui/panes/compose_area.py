@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 DRAFT_SAVE_DELAY_S = 1.0
 # The keys under the composer, in order of use; each in its long form, then shorter ones for a narrow pane.
 KEYS = [("Enter send",), ("^J new line",), ("^O attach (Tab, Del removes)", "^O attach"), ("^T Email/SMS",),
-        ("^E editor",), ("Esc leave",)]
+        ("F4 editor",), ("Esc leave",)]
 SMS_KEYS = [("Enter send",), ("^O attach",), ("^T Email/SMS",), ("Esc leave",)]
 
 

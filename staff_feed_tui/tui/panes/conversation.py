@@ -85,7 +85,7 @@ class ConversationPane(Vertical):
         with Horizontal(id="filter-row"):
             yield Button("No Filters Applied", id="filters", compact=True)
             yield FeedSearch(self._services, id="feed-search")
-        yield FilterDrawer(self._clock, id="drawer")
+        yield FilterDrawer(self._clock, on_apply=self.apply_filters, on_close=self.close_drawer, id="drawer")
         yield FeedView(id="feed", clock=self._clock)
 
     def on_mount(self) -> None:
@@ -177,9 +177,13 @@ class ConversationPane(Vertical):
 
     @on(FilterDrawer.Applied)
     def _filters_applied(self, event: FilterDrawer.Applied) -> None:
-        if self.staff is None or event.values == self.filter_values:
+        self.apply_filters(event.values)
+
+    def apply_filters(self, values: FilterValues) -> None:
+        """Put `values` in force on the feed shown (called as the key that applies them is handled)."""
+        if self.staff is None or values == self.filter_values:
             return
-        self._filters[self.staff.id] = event.values
+        self._filters[self.staff.id] = values
         self._show_filters()
         self.reload(reset=True)
         self.search.refreshed(self.staff.id, self.only())

@@ -100,6 +100,8 @@ class AttachPicker(ModalScreen[list[AttachmentFile] | None]):
         Binding("ctrl+s,f2", "done", "Attach chosen files"),
         Binding("escape", "cancel", "Cancel"),
     ]
+    # The path line's own keys, for the help screen.
+    HELP_KEYS = [Binding("tab", "complete", "Complete the path"), Binding("enter", "add", "Add the file")]
     DEFAULT_CSS = """
     AttachPicker { align: center middle; }
     AttachPicker > Vertical { width: 100; max-width: 100%; height: 90%; border: round $accent; background: $panel; }

@@ -21,8 +21,17 @@ class Composer(KeysFirst, TextArea):
     BINDINGS = [
         Binding("enter", "submit", "Send", show=True),
         Binding("ctrl+j,alt+enter", "newline", "New line", show=True),
-        Binding("ctrl+e,f4", "editor", "Editor", show=True),
+        Binding("f4", "editor", "Editor", show=True),
         Binding("escape", "leave", "Leave", show=True),
+    ]
+    # The line-editing keys TextArea already gives, as readline does; listed here for the help screen. Ctrl+K is the
+    # command palette everywhere but here (see StaffFeedApp.check_action).
+    READLINE_KEYS = [
+        Binding("ctrl+a", "cursor_line_start", "Start of line"),
+        Binding("ctrl+e", "cursor_line_end", "End of line"),
+        Binding("ctrl+k", "delete_to_end_of_line", "Delete to end of line"),
+        Binding("ctrl+u", "delete_to_start_of_line", "Delete to start of line"),
+        Binding("ctrl+w", "delete_word_left", "Delete word before"),
     ]
 
     @dataclass
@@ -54,7 +63,7 @@ class Composer(KeysFirst, TextArea):
             self.action_submit()
         elif key in NEWLINE_KEYS:
             self.action_newline()
-        elif key in ("ctrl+e", "f4"):  # TextArea would take ctrl+e as "end of line"
+        elif key == "f4":
             self.action_editor()
         elif key == "escape":
             self.action_leave()

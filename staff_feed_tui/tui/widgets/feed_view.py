@@ -435,6 +435,9 @@ class FeedView(ScrollView, can_focus=True):
                 self.call_after_refresh(self.scroll_end, animate=False, immediate=True, force=True)
             elif anchor is not None:
                 self._restore(anchor)
+        elif self._pinned:
+            # Taller or shorter (the drawer or the composer came or went): a view at the newest message stays there.
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True, force=True)
 
     # ---- rendering --------------------------------------------------------------------------------------------
 

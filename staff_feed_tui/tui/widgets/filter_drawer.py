@@ -14,6 +14,7 @@ from datetime import datetime
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.suggester import SuggestFromList
@@ -39,11 +40,24 @@ class DrawerInput(QuickInput):
                 self.action_cursor_right()  # takes the completion on show (the author's name), if any
             drawer.field_done(self)
         else:
-            drawer.post_message(FilterDrawer.Closed(drawer))
+            drawer.close()
         return True
 
 
+class DrawerButton(Button):
+    """A button of the drawer: Space presses it as Enter does, as on the ticks and choices beside it."""
+
+    BINDINGS = [Binding("space", "press", "Press", show=False)]
+
+
 class FilterDrawer(Vertical):
+    # Its keys, for the help screen (each field handles them itself, as they arrive).
+    HELP_KEYS = [
+        Binding("enter", "apply", "Apply the filters and close the drawer"),
+        Binding("space,left,right", "choose", "Choose (a tick, a choice, a date preset)"),
+        Binding("tab,shift+tab", "next", "Next / previous field"),
+        Binding("escape", "close", "Close the drawer"),
+    ]
     DEFAULT_CSS = """
     FilterDrawer {
         height: auto;
@@ -74,17 +88,29 @@ class FilterDrawer(Vertical):
     class Closed(Message):
         drawer: FilterDrawer
 
-    def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+    def __init__(self, clock: Callable[[], datetime], *, on_apply: Callable[[FilterValues], None] | None = None,
+                 on_close: Callable[[], None] | None = None, id: str | None = None) -> None:
+        """`on_apply` and `on_close` are called as the key that applies or closes is handled: a key typed straight
+        after (`\\` to open the drawer again, say) then finds the drawer and the focus already where they belong.
+        Without them, Applied and Closed are posted."""
         super().__init__(id=id)
         self._clock = clock
+        self._on_apply = on_apply
+        self._on_close = on_close
         self.values = FilterValues()
+
+    def close(self) -> None:
+        if self._on_close is not None:
+            self._on_close()
+        else:
+            self.post_message(self.Closed(self))
 
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Static(":filter", classes="label")
             yield DrawerInput(placeholder="-d 7d -a -r received -c sms -s failed words…", id="filter-line",
                              compact=True)
-            yield Button("Clear filters", id="filter-clear", compact=True)
+            yield DrawerButton("Clear filters", id="filter-clear", compact=True)
         yield Static("", id="filter-problem")
         with Horizontal():
             yield Static("From", classes="label")
@@ -94,7 +120,7 @@ class FilterDrawer(Vertical):
         with Horizontal():
             yield Static("Last", classes="label")
             for value, label in PRESETS:
-                yield Button(label, id=f"preset-{value}", compact=True)
+                yield DrawerButton(label, id=f"preset-{value}", compact=True)
         yield Tick("Has attachments", id="filter-attachments")
         yield Choice("Direction", [(ANY, "Any"), ("sent", "Sent"), ("received", "Received")], id="filter-direction")
         yield Choice("Channel", [(ANY, "Any"), ("email", "Email"), ("sms", "SMS")], id="filter-channel")
@@ -147,8 +173,9 @@ class FilterDrawer(Vertical):
         label.update(text or "")
         label.display = bool(text)
 
-    def _apply(self, values: FilterValues) -> None:
-        """Check the dates, then put `values` in force and in every field."""
+    def _apply(self, values: FilterValues) -> bool:
+        """Check the dates, then put `values` in force and in every field; False (and the problem shown) when a
+        date cannot be read."""
         now = self._clock()
         for name, shown in (("since", "From"), ("until", "To")):
             raw = getattr(values, name)
@@ -157,10 +184,14 @@ class FilterDrawer(Vertical):
                     FilterValues(**{name: raw}).to_filter(now)
                 except ValueError as exc:  # the message quotes what was typed: never read as markup
                     self.problem(Text(f"{shown}: {exc}"))
-                    return
+                    return False
         self.problem(None)
         self.show_values(values)
-        self.post_message(self.Applied(self, values))
+        if self._on_apply is not None:
+            self._on_apply(values)
+        else:
+            self.post_message(self.Applied(self, values))
+        return True
 
     def apply_line(self, line: str) -> bool:
         """Parse and apply a query line; a mistake is shown under it with a caret at its column."""
@@ -169,15 +200,15 @@ class FilterDrawer(Vertical):
         except FilterSyntaxError as exc:
             self.problem(Text(f"{line}\n{' ' * exc.position}^ {exc.message}"))
             return False
-        self._apply(values)
-        return True
+        return self._apply(values)
 
     def field_done(self, field: Input) -> None:
+        # Typed and applied: back to the feed to see the matches (the query line only when it could be read).
         if field.id == "filter-line":
             if self.apply_line(field.value):
-                self.post_message(self.Closed(self))  # typed and applied: back to the feed to see the matches
-        else:
-            self._apply(self._from_fields())
+                self.close()
+        elif self._apply(self._from_fields()):
+            self.close()
 
     def clear(self) -> None:
         self._apply(FilterValues())
@@ -211,7 +242,7 @@ class FilterDrawer(Vertical):
     def on_key(self, event: events.Key) -> None:
         if event.key == "escape":
             event.stop()
-            self.post_message(self.Closed(self))
+            self.close()
 
     def focus_line(self) -> None:
         self.screen.set_focus(self.query_one("#filter-line", Input))
