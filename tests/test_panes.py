@@ -146,3 +146,38 @@ async def test_the_top_bar_keeps_the_dispatchers_name_at_80_columns(services: Se
         identity = app.screen.query_one("#identity")
         assert "staff-feed  dispatcher: alex" in str(identity.render())
         assert identity.content_region.width >= len("staff-feed  dispatcher: alex")  # the name shows, whole
+
+
+async def test_two_dispatchers_editing_one_profile_see_the_conflict(services: Services) -> None:
+    """The second save silently overwrote the first's new mobile number: the form had moved on to the version
+    saved elsewhere when the staff list was read again. The stale check holds: the conflict is shown, this
+    dispatcher's edit is kept, and the saved one is shown beside it."""
+    from textual.widgets import Input
+
+    from staff_feed_tui.core.types import DeliveryMethod
+    from staff_feed_tui.core.validation import ProfileEdit
+    from staff_feed_tui.store.staff import get_staff, update_profile
+
+    dana = find_staff(services.engine, "dana@example.com")
+    app = make_app(services, embedded_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        await pilot.press("P")
+        phone = app.screen.query_one("#profile-phone", Input)
+        await wait_for(pilot, lambda: phone.value == "+14155550101", "Dana's profile")
+        app.screen.set_focus(phone)
+        await pilot.press("ctrl+u", *"+1 415 555 0177")
+        # Meanwhile another dispatcher saves a new number for Dana; this app hears of it and reads the list again.
+        update_profile(services.engine, dana.id, dana,
+                       ProfileEdit("dana@example.com", "+14155550199", True, DeliveryMethod.BOTH))
+        staff_list = app.screen.query_one("#staff")
+        await wait_for(pilot, lambda: any(s.phone == "+14155550199" for s in staff_list.staff), "the list read again")
+        await pilot.press("ctrl+s")
+        problem = app.screen.query_one("#profile-problem")
+        await wait_for(pilot, lambda: "changed elsewhere" in str(problem.render()), "the conflict")
+        shown = str(problem.render())
+        assert "mobile +14155550199" in shown  # the saved one, beside
+        assert phone.value == "+1 415 555 0177"  # this dispatcher's edit, kept
+        assert get_staff(services.engine, dana.id).phone == "+14155550199"  # nothing overwritten
+        await pilot.press("ctrl+s")  # saving again, knowing both, puts this one in place
+        await wait_for(pilot, lambda: get_staff(services.engine, dana.id).phone == "+14155550177", "the second save")

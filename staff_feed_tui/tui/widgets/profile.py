@@ -114,7 +114,8 @@ class ProfilePane(Vertical):
         form would still cost a layout of the whole screen each time a dispatcher moves to another staff member.
         """
         if keep_edits and self._staff is not None and self._staff.id == staff.id and self.dirty:
-            self._staff = staff
+            # The form stays on the version it was filled from: were it moved on to a newer one saved elsewhere,
+            # saving the edit would overwrite that one without a word (the stale check compares with this).
             return
         if self._staff is not None and self._staff.id != staff.id and self.dirty:
             self._kept[self._staff.id] = (self._staff, self._fields())
@@ -219,9 +220,16 @@ class ProfilePane(Vertical):
             self.notify(f"Profile of {safe_line(event.staff.name)} saved.", timeout=3)
             self.post_message(self.Saved(event.staff))
             return
+        problem = event.problem
         if event.reloaded is not None:
-            self.show_staff(event.reloaded)
-        self._problem(event.problem)
+            # Someone saved first. This dispatcher's edit stays in the fields; the saved one is shown beside it and
+            # becomes what the form is compared with, so saving again is a choice made knowing both.
+            saved = event.reloaded
+            self._staff = saved
+            problem = (f"{problem} Saved meanwhile: {safe_line(saved.email)}, mobile {saved.phone or 'none'}, "
+                       f"texts {'yes' if saved.accepts_texts else 'no'}, by {saved.default_method.value}. "
+                       "Your edit is kept here: Ctrl+S saves it over that one, Ctrl+Z takes the saved one.")
+        self._problem(problem)
         if event.field:
             self._focus_field(event.field)
 
